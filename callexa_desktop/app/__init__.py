@@ -1,0 +1,1 @@
+"""The window: Qt only. Every action calls the same core functions as the command line."""

@@ -1,0 +1,1 @@
+"""Alembic migrations, one transactional script per schema version."""
