@@ -33,3 +33,7 @@ class NotFound(CallexaError):
 
 class ActionRefused(CallexaError):
     """An operator action does not apply to the thing it was asked of."""
+
+
+class ResourceMissing(CallexaError):
+    """A file that ships with the program (icon, desktop entry) is missing from the installation."""
