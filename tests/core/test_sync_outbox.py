@@ -1,0 +1,247 @@
+"""The sync-back outbox: which identify each customer needs, its messageId, and its size."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from callexa_desktop.core.models import Customer, SyncOutbox
+from callexa_desktop.core.profile import Profile
+from callexa_desktop.core.responses import ResponseRecord, normalise_response, record_responses
+from callexa_desktop.core.sync_outbox import (
+    MESSAGE_BUDGET_BYTES,
+    TRUNCATION_MARK,
+    OutboxEntry,
+    OutboxStatus,
+    encode_identify,
+    mark_delivered,
+    mark_rejected,
+    message_id_for,
+    outbox_counts,
+    pending_entries,
+    refresh_outbox,
+)
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def response(email: str, rating: int, answered_at: str, comment: str = "") -> ResponseRecord:
+    fields = {"email": email, "rating": rating, "answered_at": answered_at, "comment": comment}
+    result = normalise_response(fields, source="t", line=None)
+    assert isinstance(result, ResponseRecord)
+    return result
+
+
+def store(session: Session, *records: ResponseRecord, user_id: str | None = "u") -> None:
+    record_responses(session, records, source="t", now=NOW)
+    for record in records:
+        customer = session.exec(select(Customer).where(Customer.email == record.email)).one()
+        if customer.user_id is None and user_id is not None:
+            customer.user_id = f"{user_id}-{record.email.split('@')[0]}"
+            session.add(customer)
+    session.flush()
+
+
+def rows(session: Session) -> dict[str, SyncOutbox]:
+    found: dict[str, SyncOutbox] = {}
+    for row in session.exec(select(SyncOutbox)):
+        session.refresh(row)
+        customer = session.get(Customer, row.customer_id)
+        assert customer is not None
+        found[customer.email] = row
+    return found
+
+
+def entry(**fields: Any) -> OutboxEntry:
+    base: dict[str, Any] = {
+        "customer_id": 1,
+        "email": "ada@example.com",
+        "user_id": "u-1",
+        "anonymous_id": None,
+        "message_id": "m-1",
+        "rating": 9,
+        "comment": "",
+        "answered_at": datetime(2026, 11, 1, 8, 0, tzinfo=UTC),
+    }
+    return OutboxEntry(**{**base, **fields})
+
+
+def decoded(entry_: OutboxEntry) -> dict[str, Any]:
+    encoded = encode_identify(entry_)
+    assert encoded is not None
+    message: dict[str, Any] = json.loads(encoded.body)
+    return message
+
+
+def test_each_customer_gets_one_pending_row_for_their_latest_response(profile: Profile) -> None:
+    with profile.database.session() as session:
+        store(
+            session,
+            response("ada@example.com", 3, "2026-11-01T08:00:00Z"),
+            response("ada@example.com", 8, "2026-11-05T08:00:00Z", "better"),
+            response("bob@example.com", 10, "2026-11-02T08:00:00Z"),
+        )
+        assert refresh_outbox(session, NOW) == 2
+        entries = {e.email: e for e in pending_entries(session)}
+    assert (entries["ada@example.com"].rating, entries["ada@example.com"].comment) == (8, "better")
+    assert entries["bob@example.com"].rating == 10
+
+
+def test_refreshing_again_with_nothing_new_changes_nothing(profile: Profile) -> None:
+    with profile.database.session() as session:
+        store(session, response("ada@example.com", 9, "2026-11-01T08:00:00Z"))
+        refresh_outbox(session, NOW)
+        [only] = list(pending_entries(session))
+        mark_delivered(session, [only.message_id], NOW)
+        assert refresh_outbox(session, NOW) == 0
+        assert rows(session)["ada@example.com"].status == OutboxStatus.DELIVERED
+
+
+def test_a_newer_response_replaces_the_message_and_makes_the_customer_pending_again(
+    profile: Profile,
+) -> None:
+    with profile.database.session() as session:
+        store(
+            session,
+            response("ada@example.com", 9, "2026-11-01T08:00:00Z"),
+            response("bob@example.com", 7, "2026-11-01T08:00:00Z"),
+        )
+        refresh_outbox(session, NOW)
+        delivered = {e.email: e.message_id for e in pending_entries(session)}
+        mark_delivered(session, list(delivered.values()), NOW)
+        store(session, response("ada@example.com", 2, "2026-11-09T08:00:00Z", "worse"))
+        assert refresh_outbox(session, NOW) == 1
+        [again] = list(pending_entries(session))
+    assert again.email == "ada@example.com"
+    assert (again.rating, again.comment) == (2, "worse")
+    assert again.message_id != delivered["ada@example.com"]
+
+
+def test_an_older_response_arriving_late_does_not_replace_the_latest(profile: Profile) -> None:
+    with profile.database.session() as session:
+        store(session, response("ada@example.com", 9, "2026-11-10T08:00:00Z"))
+        refresh_outbox(session, NOW)
+        [first] = list(pending_entries(session))
+        mark_delivered(session, [first.message_id], NOW)
+        store(session, response("ada@example.com", 1, "2026-10-01T08:00:00Z"))
+        assert refresh_outbox(session, NOW) == 0
+        assert list(pending_entries(session)) == []
+
+
+def test_the_message_id_is_the_same_on_every_refresh_and_in_every_profile(
+    profile: Profile,
+) -> None:
+    record = response("ada@example.com", 9, "2026-11-01T08:00:00Z")
+    with profile.database.session() as session:
+        store(session, record)
+        refresh_outbox(session, NOW)
+        [entry_] = list(pending_entries(session))
+    assert entry_.message_id == message_id_for(record.dedupe_key, "ada@example.com")
+    assert message_id_for(record.dedupe_key, "ada@example.com") == message_id_for(
+        record.dedupe_key, "ada@example.com"
+    )
+    assert message_id_for(record.dedupe_key, "bob@example.com") != entry_.message_id
+
+
+def test_delivery_of_a_replaced_message_does_not_mark_the_newer_one_delivered(
+    profile: Profile,
+) -> None:
+    with profile.database.session() as session:
+        store(session, response("ada@example.com", 9, "2026-11-01T08:00:00Z"))
+        refresh_outbox(session, NOW)
+        [old] = list(pending_entries(session))
+        store(session, response("ada@example.com", 4, "2026-11-03T08:00:00Z"))
+        refresh_outbox(session, NOW)
+        assert mark_delivered(session, [old.message_id], NOW) == 0
+        assert rows(session)["ada@example.com"].status == OutboxStatus.PENDING
+
+
+def test_customers_without_user_id_or_anonymous_id_are_counted_as_not_syncable(
+    profile: Profile,
+) -> None:
+    with profile.database.session() as session:
+        store(session, response("ada@example.com", 9, "2026-11-01T08:00:00Z"), user_id=None)
+        store(session, response("bob@example.com", 9, "2026-11-01T08:00:00Z"))
+        refresh_outbox(session, NOW)
+        entries = {e.email: e for e in pending_entries(session)}
+        assert not entries["ada@example.com"].syncable
+        assert entries["bob@example.com"].syncable
+        counts = outbox_counts(session)
+        assert (counts.pending, counts.not_syncable) == (2, 1)
+        # An identify later brings an anonymousId: now the same row can go out.
+        ada = session.exec(select(Customer).where(Customer.email == "ada@example.com")).one()
+        ada.anonymous_id = "anon-7"
+        session.add(ada)
+        session.flush()
+        assert outbox_counts(session).not_syncable == 0
+
+
+def test_a_rejected_message_is_not_pending_until_a_newer_response(profile: Profile) -> None:
+    with profile.database.session() as session:
+        store(session, response("ada@example.com", 9, "2026-11-01T08:00:00Z"))
+        refresh_outbox(session, NOW)
+        [bad] = list(pending_entries(session))
+        assert mark_rejected(session, bad.message_id, "Segment said no") == 1
+        assert refresh_outbox(session, NOW) == 0
+        assert outbox_counts(session).rejected == 1
+        store(session, response("ada@example.com", 5, "2026-11-02T08:00:00Z"))
+        assert refresh_outbox(session, NOW) == 1
+
+
+def test_the_identify_carries_the_rating_as_int_comment_as_text_and_iso_date() -> None:
+    message = decoded(entry(rating=9, comment=""))
+    assert message["type"] == "identify"
+    assert message["userId"] == "u-1"
+    assert "anonymousId" not in message
+    assert message["messageId"] == "m-1"
+    traits = message["traits"]
+    assert traits == {"NPS_rating": 9, "NPS_comment": "", "NPS_date": "2026-11-01T08:00:00Z"}
+    assert type(traits["NPS_rating"]) is int
+    assert datetime.fromisoformat(traits["NPS_date"]) == datetime(2026, 11, 1, 8, tzinfo=UTC)
+    assert message["timestamp"] == traits["NPS_date"]
+    assert message["context"]["library"]["name"] == "callexa-desktop"
+
+
+def test_the_anonymous_id_is_used_when_there_is_no_user_id() -> None:
+    message = decoded(entry(user_id=None, anonymous_id="anon-1"))
+    assert message["anonymousId"] == "anon-1"
+    assert "userId" not in message
+
+
+@pytest.mark.parametrize("unit", ["x", "é", "漢", "🙂", "e\u0301", "👍🏽"])
+def test_an_over_long_comment_is_cut_at_a_character_boundary_to_fit_32_kb(unit: str) -> None:
+    comment = unit * 40_000
+    encoded = encode_identify(entry(comment=comment, rating=0))
+    assert encoded is not None
+    assert encoded.comment_truncated
+    assert len(encoded.body) <= MESSAGE_BUDGET_BYTES <= 32 * 1024
+    kept = json.loads(encoded.body)["traits"]
+    assert kept["NPS_rating"] == 0
+    text = kept["NPS_comment"]
+    assert text.endswith(TRUNCATION_MARK)
+    body = text.removesuffix(TRUNCATION_MARK)
+    assert comment.startswith(body)
+    assert len(body) % len(unit) == 0  # whole characters only, accents and skin tones kept
+    # Not cut much shorter than needed: at most a couple of characters are given up.
+    assert len(encoded.body) > MESSAGE_BUDGET_BYTES - 2 * len(unit.encode())
+
+
+def test_a_comment_that_fits_is_left_whole() -> None:
+    comment = "Großartig! " * 1000
+    encoded = encode_identify(entry(comment=comment))
+    assert encoded is not None
+    assert not encoded.comment_truncated
+    assert json.loads(encoded.body)["traits"]["NPS_comment"] == comment
+
+
+def test_a_lone_surrogate_in_a_comment_does_not_break_encoding() -> None:
+    message = decoded(entry(comment="nice \ud83d day"))
+    assert message["traits"]["NPS_comment"] == "nice ? day"
+
+
+def test_a_message_that_cannot_fit_even_without_comment_is_refused() -> None:
+    assert encode_identify(entry(user_id="u" * 40_000, comment="hello")) is None
