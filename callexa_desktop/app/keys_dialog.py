@@ -63,11 +63,8 @@ def service_checks(context: AppContext) -> KeyChecks:
         from callexa_desktop.services.callexa import CallexaClient
 
         base_url = context.settings().callexa_base_url
-        client = CallexaClient(base_url, secret, transport=context.callexa_transport)
-        try:
+        with CallexaClient(base_url, secret, transport=context.callexa_transport) as client:
             client.check_key()
-        finally:
-            _close(client)
         return f"Callexa at {base_url} accepted the API key."
 
     def check_segment(secret: str) -> str:
@@ -338,9 +335,3 @@ class KeysDialog(QDialog):
     def _on_key_changed(self, _name: str) -> None:
         self._context.hub.notify(Topic.KEYS)
         self.keys_changed.emit()
-
-
-def _close(client: object) -> None:
-    close = getattr(client, "close", None)
-    if callable(close):
-        close()

@@ -19,6 +19,7 @@ from callexa_desktop.core.errors import CallexaError
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.settings import set_setting
 from callexa_desktop.services.keychain import Keychain, KeyName
+from callexa_desktop.services.sandbox import Sandbox
 from callexa_desktop.services.sandbox.segment import SegmentFake, SegmentServer
 
 
@@ -274,3 +275,26 @@ def test_the_dialog_names_where_keys_are_stored(
     assert dialog.storage_label.text() == (
         f"Keys are stored in: {memory_keychain.backend_description()}."
     )
+
+
+def test_test_connection_against_callexa_accepts_its_key_and_refuses_another(
+    qtbot: QtBot, context: AppContext, profile: Profile, memory_keychain: Keychain
+) -> None:
+    key = secrets.token_hex(16)
+    with Sandbox(callexa_api_key=key) as sandbox:
+        with profile.database.session() as session:
+            set_setting(session, "callexa_base_url", sandbox.callexa_base_url)
+        dialog = _open(qtbot, context, memory_keychain)
+        panel = dialog.panels[KeyName.CALLEXA]
+
+        wrong = secrets.token_hex(16)
+        panel.field.setText(wrong)
+        panel.test_button.click()
+        qtbot.waitUntil(lambda: "Callexa refused the API key" in panel.result_label.text())
+        assert not panel.save_button.isEnabled()
+        assert wrong not in panel.result_label.text()
+
+        panel.field.setText(key)
+        panel.test_button.click()
+        qtbot.waitUntil(lambda: "accepted the API key" in panel.result_label.text())
+        assert panel.save_button.isEnabled()
