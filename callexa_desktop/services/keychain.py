@@ -96,7 +96,10 @@ class Keychain:
     def __init__(self, data_dir: Path, *, backend: KeyringBackend | None = None) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.service = service_name(self.data_dir)
-        self._given_backend = backend
+        # A backend registered for this folder (the demo's in-memory keychain) wins over keyring's.
+        self._given_backend = (
+            backend if backend is not None else _FOLDER_BACKENDS.get(self.data_dir)
+        )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -220,6 +223,24 @@ class Keychain:
             log.warning("The configured keyring backend could not be loaded: %r", error)
             return None, "the keychain configured for keyring could not be loaded"
         return secure_backend(configured)
+
+
+# Backends that every Keychain of one profile folder uses in this process (see use_backend_for).
+_FOLDER_BACKENDS: dict[Path, KeyringBackend] = {}
+
+
+def use_backend_for(data_dir: Path, backend: KeyringBackend | None) -> None:
+    """Make every ``Keychain(data_dir)`` created in this process use ``backend``.
+
+    The demo registers its in-memory keychain this way, so code that only knows the profile
+    folder still finds the demo keys, and nothing reaches the operator's keychain. ``None``
+    removes the registration.
+    """
+    folder = Path(data_dir).expanduser().resolve()
+    if backend is None:
+        _FOLDER_BACKENDS.pop(folder, None)
+    else:
+        _FOLDER_BACKENDS[folder] = backend
 
 
 def service_name(data_dir: Path) -> str:
