@@ -3,7 +3,8 @@
 The tray only asks; what the menu items do is wired by whoever creates it (the
 launcher connects them to the window and the sync controller). ``TrayClosePolicy``
 decides what closing the window means: hide it into the tray when the operator chose
-"Keep running in the tray" and a tray exists, otherwise quit the application.
+"Keep running in the tray" and a tray exists; otherwise the window really closes (and
+the launcher ends the application).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -89,73 +90,38 @@ class Tray(QObject):
 
 
 class TrayClosePolicy(QObject):
-    """Watches the main window's close: into the tray, or quit the application.
+    """What closing the main window means: hide into the tray, or really close.
 
-    ``keep_running()`` is asked at each close (the setting may change while the app
-    runs). ``quit()`` closes for real whatever the setting says.
+    Install ``intercept_close`` as the window's close interceptor
+    (``MainWindow.set_close_interceptor``). ``keep_running()`` is asked at each close,
+    since the setting may change while the app runs.
     """
 
     hidden_to_tray = Signal()
 
     def __init__(
-        self,
-        window: QWidget,
-        *,
-        tray: Tray | None,
-        keep_running: Callable[[], bool],
-        quit_application: Callable[[], None] | None = None,
+        self, window: QWidget, *, tray: Tray | None, keep_running: Callable[[], bool]
     ) -> None:
         super().__init__(window)
         self._window = window
         self._tray = tray
         self._keep_running = keep_running
-        self._quit_application = quit_application or _quit_application
-        self._quitting = False
         self._told_once = False
-        window.installEventFilter(self)
 
     def goes_to_tray(self) -> bool:
         """Whether closing the window now would only hide it."""
-        return (
-            not self._quitting
-            and self._tray is not None
-            and self._tray.icon.isVisible()
-            and self._keep_running()
-        )
+        return self._tray is not None and self._tray.icon.isVisible() and self._keep_running()
 
-    def quit(self) -> None:
-        """Close the window for real (its own close handling runs) and end the application."""
-        self._quitting = True
-        if self._window.isVisible():
-            self._window.close()
-        else:
-            self._after_close()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._window and event.type() == QEvent.Type.Close:
-            if self.goes_to_tray():
-                event.ignore()
-                self._window.hide()
-                self.hidden_to_tray.emit()
-                if self._tray is not None and not self._told_once:
-                    self._told_once = True
-                    self._tray.notify(
-                        "Callexa Desktop is still running",
-                        "Syncing continues in the tray. Use Quit in the tray menu to stop it.",
-                    )
-                return True
-            # The window's own close handling may still refuse (e.g. a job is running).
-            QTimer.singleShot(0, self._after_close)
-        return False
-
-    def _after_close(self) -> None:
-        if self._window.isVisible():
-            self._quitting = False  # the window refused to close; stay as we were
-            return
-        self._quit_application()
-
-
-def _quit_application() -> None:
-    app = QApplication.instance()
-    if app is not None:
-        app.quit()
+    def intercept_close(self) -> bool:
+        """Hide the window into the tray and return True, or return False to let it close."""
+        if not self.goes_to_tray():
+            return False
+        self._window.hide()
+        self.hidden_to_tray.emit()
+        if self._tray is not None and not self._told_once:
+            self._told_once = True
+            self._tray.notify(
+                "Callexa Desktop is still running",
+                "Syncing continues in the tray. Use Quit in the tray menu to stop it.",
+            )
+        return True

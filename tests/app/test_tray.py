@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QCloseEvent, QIcon, QPixmap
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import QMainWindow
 from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app.tray import Tray, TrayClosePolicy
@@ -20,14 +20,6 @@ def _window(qtbot: QtBot) -> QMainWindow:
     qtbot.addWidget(window)
     window.show()
     return window
-
-
-class Quits:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self) -> None:
-        self.count += 1
 
 
 def test_each_tray_menu_item_asks_for_its_action(qtbot: QtBot) -> None:
@@ -52,74 +44,45 @@ def test_busy_actions_are_greyed_out(qtbot: QtBot) -> None:
     assert tray.sync_action.isEnabled()
 
 
+def _tray() -> Tray:
+    tray = Tray(_icon(), title="Callexa Desktop")
+    tray.show()
+    return tray
+
+
 def test_closing_hides_into_the_tray_when_the_operator_chose_it(qtbot: QtBot) -> None:
     window = _window(qtbot)
-    tray = Tray(_icon(), title="Callexa Desktop")
-    tray.show()
-    quits = Quits()
-    policy = TrayClosePolicy(window, tray=tray, keep_running=lambda: True, quit_application=quits)
+    tray = _tray()
+    policy = TrayClosePolicy(window, tray=tray, keep_running=lambda: True)
 
     with qtbot.waitSignal(policy.hidden_to_tray, timeout=1000):
-        window.close()
+        assert policy.intercept_close() is True
 
     assert not window.isVisible()
-    QApplication.processEvents()  # run any queued quit, so its absence means something
-    assert quits.count == 0
 
 
-def test_closing_quits_when_the_operator_did_not_choose_the_tray(qtbot: QtBot) -> None:
+def test_closing_really_closes_when_the_operator_did_not_choose_the_tray(qtbot: QtBot) -> None:
     window = _window(qtbot)
-    tray = Tray(_icon(), title="Callexa Desktop")
-    tray.show()
-    quits = Quits()
-    TrayClosePolicy(window, tray=tray, keep_running=lambda: False, quit_application=quits)
+    policy = TrayClosePolicy(window, tray=_tray(), keep_running=lambda: False)
 
-    window.close()
-    QApplication.processEvents()
-
-    assert quits.count == 1
-
-
-def test_without_a_tray_closing_quits_even_if_the_setting_is_on(qtbot: QtBot) -> None:
-    window = _window(qtbot)
-    quits = Quits()
-    TrayClosePolicy(window, tray=None, keep_running=lambda: True, quit_application=quits)
-
-    window.close()
-
-    qtbot.waitUntil(lambda: quits.count == 1, timeout=1000)
-
-
-def test_quit_from_the_tray_closes_the_window_for_real(qtbot: QtBot) -> None:
-    window = _window(qtbot)
-    tray = Tray(_icon(), title="Callexa Desktop")
-    tray.show()
-    quits = Quits()
-    policy = TrayClosePolicy(window, tray=tray, keep_running=lambda: True, quit_application=quits)
-    window.close()  # into the tray first
-    assert not window.isVisible()
-
-    policy.quit()
-
-    qtbot.waitUntil(lambda: quits.count == 1, timeout=1000)
-
-
-class StubbornWindow(QMainWindow):
-    """A window whose own close handling refuses (e.g. a job is still running)."""
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        event.ignore()
-
-
-def test_a_window_that_refuses_to_close_does_not_end_the_application(qtbot: QtBot) -> None:
-    window = StubbornWindow()
-    qtbot.addWidget(window)
-    window.show()
-    quits = Quits()
-    TrayClosePolicy(window, tray=None, keep_running=lambda: False, quit_application=quits)
-
-    window.close()
-    QApplication.processEvents()  # the decision to quit is taken on the next turn
-
+    assert policy.intercept_close() is False
     assert window.isVisible()
-    assert quits.count == 0
+
+
+def test_without_a_tray_closing_really_closes_even_if_the_setting_is_on(qtbot: QtBot) -> None:
+    window = _window(qtbot)
+    policy = TrayClosePolicy(window, tray=None, keep_running=lambda: True)
+
+    assert policy.intercept_close() is False
+    assert window.isVisible()
+
+
+def test_the_setting_is_asked_at_each_close(qtbot: QtBot) -> None:
+    window = _window(qtbot)
+    chosen = [False]
+    policy = TrayClosePolicy(window, tray=_tray(), keep_running=lambda: chosen[0])
+    assert policy.goes_to_tray() is False
+
+    chosen[0] = True
+
+    assert policy.goes_to_tray() is True
