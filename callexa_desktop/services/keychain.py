@@ -202,6 +202,10 @@ class Keychain:
         """True when a secure keychain is available to store keys in."""
         return self._usable_backend()[0] is not None
 
+    def require_usable(self) -> None:
+        """Raise KeychainUnavailable, saying how to fix it, when no secure keychain is usable."""
+        self._backend_or_refuse("No key can be stored")
+
     def backend_description(self) -> str:
         """A short human name of the keychain in use, e.g. ``"SecretService Keyring"``."""
         backend, problem = self._usable_backend()
@@ -273,7 +277,10 @@ def secure_backend(backend: KeyringBackend) -> tuple[KeyringBackend | None, str]
         return None, "only keychains that do not keep secrets safely are available"
     if _is_safe(backend):
         return backend, ""
-    return None, f"the keychain keyring offers ({_describe(backend)}) does not keep secrets safely"
+    return (
+        None,
+        f"the keychain available to keyring ({_describe(backend)}) does not keep secrets safely",
+    )
 
 
 def _is_safe(backend: KeyringBackend) -> bool:
