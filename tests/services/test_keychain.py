@@ -21,6 +21,7 @@ from callexa_desktop.services.keychain import (
     KeyName,
     KeySource,
     service_name,
+    use_backend_for,
 )
 from tests.services.memory_keyring import LockedKeyring, MemoryKeyring
 
@@ -224,3 +225,20 @@ def test_an_empty_or_multi_line_key_is_refused(
     with pytest.raises(CallexaError, match="nothing was stored"):
         Keychain(data_dir).set(KeyName.CALLEXA, given)
     assert memory_keyring.store == {}
+
+
+def test_a_backend_chosen_for_one_profile_serves_every_keychain_of_it_only(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    key = secrets.token_hex(16)
+    chosen = MemoryKeyring()
+    MemoryKeyring.store.clear()
+    use_backend_for(data_dir, chosen)
+    try:
+        Keychain(data_dir).set(KeyName.CALLEXA, key)
+        assert Keychain(data_dir / ".." / data_dir.name).get(KeyName.CALLEXA) == key
+        assert not Keychain(tmp_path / "elsewhere").is_usable()  # still the fail backend
+    finally:
+        use_backend_for(data_dir, None)
+        MemoryKeyring.store.clear()
+    assert not Keychain(data_dir).is_usable()
