@@ -114,6 +114,26 @@ def budget_remaining(session: Session, settings: Settings, now: datetime) -> int
 # -- planning a run -------------------------------------------------------------------------
 
 
+def ready_count(session: Session, now: datetime) -> int:
+    """How many surveys a send run at ``now`` would try, before the budget: due and not
+    waiting for a retry time, plus any left in ``sending``. (The queue's "due" also counts
+    those waiting for a retry.)"""
+    now = as_utc(now)
+    query = (
+        select(func.count())
+        .select_from(Survey)
+        .where(
+            or_(
+                (col(Survey.status) == SurveyStatus.SCHEDULED)
+                & or_(col(Survey.next_attempt_at).is_(None), col(Survey.next_attempt_at) <= now),
+                col(Survey.status) == SurveyStatus.SENDING,
+            ),
+            col(Survey.send_at) <= now,
+        )
+    )
+    return int(session.exec(query).one())
+
+
 def plan_run(session: Session, settings: Settings, now: datetime) -> RunPlan:
     """Work out, without changing anything, what a send run at ``now`` does first.
 

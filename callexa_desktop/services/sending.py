@@ -143,18 +143,21 @@ def send_due(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     policy: RetryPolicy | None = None,
 ) -> SendSummary:
     """Send every due survey of ``profile`` through ``client``, oldest first.
 
     ``dry_run`` changes nothing and needs no client (None allowed). ``progress(done,
     total)`` is called after each survey; ``should_cancel()`` is checked before each one
-    and between retries. ``sleep`` waits between retries (tests pass a recorder).
+    and between retries. ``sleep`` waits between retries (tests pass a recorder); by
+    default the wait ends early when ``should_cancel()`` turns true.
     Returns the summary; raises only on unexpected errors (the survey being sent is then
     left in ``sending`` and recovered by the next run).
     """
     policy = policy or RetryPolicy()
+    if sleep is None:
+        sleep = _cancellable_sleep(should_cancel)
     now = profile.clock()
     settings = profile.settings()
     with profile.database.session() as session:
@@ -194,6 +197,19 @@ def send_due(
     )
     log.info("send run %s: %s", run_id, summary.sentence())
     return summary
+
+
+def _cancellable_sleep(should_cancel: Callable[[], bool] | None) -> Callable[[float], None]:
+    """A wait that ends early once ``should_cancel()`` is true, so Cancel stays prompt."""
+
+    def wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if should_cancel is not None and should_cancel():
+                return
+            time.sleep(min(left, 0.2))
+
+    return wait
 
 
 def _summary_of_plan(plan: RunPlan, *, dry_run: bool) -> SendSummary:

@@ -19,6 +19,7 @@ from callexa_desktop.core.sending import (
     month_start,
     plan_run,
     put_back,
+    ready_count,
     retry_later,
     sent_this_month,
 )
@@ -92,6 +93,8 @@ def test_surveys_left_sending_by_a_crash_are_recovered_first_in_line(
     waiting = add_surveys(profile, 1, send_at=clock.now - timedelta(hours=1), prefix="w")
 
     run = plan(profile)
+    with profile.database.session() as session:
+        assert ready_count(session, clock.now) == 2
     apply(profile)
 
     assert run.recover_ids == stuck
@@ -110,6 +113,8 @@ def test_a_survey_waiting_for_its_retry_time_is_not_planned_until_then(
     assert plan(profile).send_ids == []
     assert plan(profile).waiting == 1
     assert plan(profile, now=retry_at).send_ids == [survey_id]
+    with profile.database.session() as session:
+        assert (ready_count(session, clock.now), ready_count(session, retry_at)) == (0, 1)
 
 
 def test_retry_delays_double_per_failed_run_and_are_capped(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -347,3 +348,22 @@ def test_a_survey_left_sending_after_its_email_went_out_is_not_emailed_again(
     assert (summary.recovered, summary.sent, summary.replayed) == (1, 1, 1)
     assert emails_per_survey(sandbox, profile, [survey_id]) == [1]
     assert statuses(profile, [survey_id]) == ["sent"]
+
+
+def test_cancelling_cuts_a_long_retry_wait_short(
+    profile: Profile, client: CallexaClient, sandbox: Sandbox, clock: FakeClock
+) -> None:
+    due(profile, clock, 2)
+    sandbox.faults.fail_next(1, 429, retry_after="120")
+    asked: list[bool] = []
+
+    def should_cancel() -> bool:
+        # False before the survey and after its 429; true once the wait has begun.
+        asked.append(True)
+        return len(asked) >= 3
+
+    started = time.monotonic()
+    summary = send_due(profile, client, should_cancel=should_cancel)  # the real, default wait
+
+    assert time.monotonic() - started < 60
+    assert (summary.sent, summary.cancelled, summary.not_attempted) == (1, True, 1)
