@@ -146,20 +146,28 @@ class ReplanPlan:
             return f"Nothing to change among the {_surveys(self.checked)} waiting to be sent."
         parts = []
         if self.moved:
-            due = f" ({self.becoming_due} become due now)" if self.becoming_due else ""
-            parts.append(f"{_surveys(self.moved)} move to a new time{due}")
-        if self.cancelled:
+            due = f" ({self.becoming_due} due at once)" if self.becoming_due else ""
+            parts.append(
+                f"{_surveys(self.moved)} {_verb(self.moved, 'moves', 'move')} to a new time{due}"
+            )
+        cancelled = sum(self.cancelled.values())
+        if cancelled:
             why = {
                 Outcome.SKIPPED_TOO_OLD: "the customer is now too old",
                 Outcome.SKIPPED_INTERVAL: "the customer was surveyed too recently",
             }
             reasons = ", ".join(
                 f"{count} because {why.get(outcome, outcome)}"
-                for outcome, count in sorted(self.cancelled.items())
+                for outcome, count in sorted(self.cancelled.items(), key=lambda item: -item[1])
             )
-            parts.append(f"{_surveys(sum(self.cancelled.values()))} are cancelled ({reasons})")
+            parts.append(
+                f"{_surveys(cancelled)} {_verb(cancelled, 'is', 'are')} cancelled ({reasons})"
+            )
         if self.kept:
-            parts.append(f"{_surveys(self.kept)} the operator held or timed stay as they are")
+            parts.append(
+                f"{_surveys(self.kept)} held or timed by you {_verb(self.kept, 'stays', 'stay')}"
+                " as they are"
+            )
         return "; ".join(parts) + "."
 
 
@@ -283,6 +291,10 @@ def _micros(moment: datetime) -> int:
 
 def _from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
+
+
+def _verb(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
 
 
 def _surveys(count: int) -> str:
