@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from callexa_desktop import __version__
-from callexa_desktop.cli import gui_cmd, import_cmd, keys_cmd, sandbox_cmd, send_cmd, settings_cmd
+from callexa_desktop.cli import (
+    customers_cmd,
+    gui_cmd,
+    import_cmd,
+    keys_cmd,
+    queue_cmd,
+    sandbox_cmd,
+    send_cmd,
+    settings_cmd,
+)
 from callexa_desktop.core.errors import CallexaError
 from callexa_desktop.core.logs import setup_logging
 from callexa_desktop.core.paths import default_data_dir
@@ -22,7 +31,16 @@ from callexa_desktop.core.profile import Profile
 log = logging.getLogger(__name__)
 
 # Modules that add commands; each has register(subparsers).
-COMMAND_MODULES = [settings_cmd, keys_cmd, send_cmd, sandbox_cmd, import_cmd, gui_cmd]
+COMMAND_MODULES = [
+    settings_cmd,
+    keys_cmd,
+    send_cmd,
+    sandbox_cmd,
+    import_cmd,
+    gui_cmd,
+    queue_cmd,
+    customers_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any, TextIO
 
 from callexa_desktop.core.clock import iso_utc
@@ -60,3 +61,31 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return iso_utc(value) or ""
     return str(value)
+
+
+def print_table_streamed(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    out: TextIO | None = None,
+    *,
+    sample: int = 500,
+) -> int:
+    """Like ``print_table`` for lists too long to hold: column widths come from the first
+    ``sample`` rows (a longer cell later just pushes its line out). Returns the row count."""
+    stream = out or sys.stdout
+    iterator = iter(rows)
+    head = [[_cell(row.get(c)) for c in columns] for row in islice(iterator, sample)]
+    widths = [max([len(c), *(len(r[i]) for r in head)]) for i, c in enumerate(columns)]
+
+    def write(cells: Sequence[str]) -> None:
+        stream.write("  ".join(v.ljust(w) for v, w in zip(cells, widths, strict=True)).rstrip())
+        stream.write("\n")
+
+    write(columns)
+    for cells in head:
+        write(cells)
+    count = len(head)
+    for row in iterator:
+        write([_cell(row.get(c)) for c in columns])
+        count += 1
+    return count

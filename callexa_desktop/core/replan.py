@@ -142,6 +142,8 @@ class ReplanPlan:
 
     def in_words(self) -> str:
         """One sentence for the operator describing the preview."""
+        if not self.checked:
+            return "No surveys are waiting to be sent, so there is nothing to re-plan."
         if not self.changes:
             return f"Nothing to change among the {_surveys(self.checked)} waiting to be sent."
         parts = []
