@@ -8,14 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from callexa_desktop.core.importing import import_items
 from callexa_desktop.core.models import Survey, SurveyStatus
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.queue import (
     ReplanChange,
     apply_replan,
     cancel_surveys,
+    list_surveys,
     plan_replan,
 )
+from callexa_desktop.core.records import IdentifyRecord
 from callexa_desktop.core.settings import Settings
 from callexa_desktop.core.survey_reasons import SurveyReason
 from tests.conftest import FIXED_NOW
@@ -253,3 +256,31 @@ def test_lowering_the_minimum_delay_can_make_surveys_due_at_once(profile: Profil
         plan = plan_replan(session, PLANNED_WITH, NOW)
     assert plan.changes[0].new_send_at == NOW - DAY
     assert plan.in_words() == "1 survey moves to a new time (1 due at once)."
+
+
+def test_surveys_planned_by_an_import_are_replanned_and_listed(profile: Profile) -> None:
+    records = [
+        IdentifyRecord(
+            email=f"{name}@example.com",
+            event_at=NOW - DAY,
+            created_at=NOW - age * DAY,
+            message_key=f"m-{name}",
+            source="feed",
+            line=n + 1,
+        )
+        for n, (name, age) in enumerate((("fresh", 1), ("stale", 40)))
+    ]
+    import_items(profile, records, source="feed")
+    with profile.database.session() as session:
+        assert [row.email for row in list_surveys(session, status="due", now=NOW)] == [
+            "fresh@example.com",
+            "stale@example.com",
+        ]
+        plan = plan_replan(session, replace(PLANNED_WITH, min_delay_days=2, max_delay_days=30), NOW)
+        assert apply_replan(session, plan) == 2
+        rows = {row.email: row for row in list_surveys(session)}
+    assert (rows["fresh@example.com"].status, rows["fresh@example.com"].send_at) == (
+        SurveyStatus.SCHEDULED,
+        NOW + DAY,
+    )
+    assert rows["stale@example.com"].reason == "replan_skipped_too_old"
