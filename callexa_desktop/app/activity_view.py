@@ -173,10 +173,11 @@ class ActivityView(QWidget):
         below_layout = QVBoxLayout(below)
         below_layout.setContentsMargins(0, 0, 0, 0)
         below_layout.addWidget(self.details)
+        # Each layout is attached before widgets go in, so Qt parents them at once.
         buttons = QHBoxLayout()
+        below_layout.addLayout(buttons)
         buttons.addStretch(1)
         buttons.addWidget(self.show_rejections)
-        below_layout.addLayout(buttons)
         self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="activitySplitter")
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(below)

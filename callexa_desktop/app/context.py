@@ -78,6 +78,7 @@ class AppContext:
         # Errors from tasks started without their own handler; the main window sets this.
         self.report_error: Callable[[TaskError], None] = _log_error
         self._tasks: set[Task] = set()
+        self._shut_down = False
 
     @property
     def data_dir(self) -> Path:
@@ -107,6 +108,11 @@ class AppContext:
         Without ``on_error`` the error goes to ``report_error`` (the main window's dialog).
         """
         task = Task(job, description=description)
+        if self._shut_down:
+            # After shutdown nothing new may start: a job still running while the
+            # interpreter exits would touch Qt objects that are being destroyed.
+            log.info("not starting %r: the window is shutting down", description)
+            return task
         self._tasks.add(task)
         if on_progress is not None:
             task.progress.connect(on_progress)
@@ -120,7 +126,11 @@ class AppContext:
         return [task for task in self._tasks if task.running]
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Ask every running job to stop and wait for them; True when all stopped in time."""
+        """Ask every running job to stop and wait for them; True when all stopped in time.
+
+        Afterwards ``run`` starts nothing new (callbacks still delivered may try).
+        """
+        self._shut_down = True
         for task in list(self._tasks):
             task.cancel()
         finished = self.thread_pool.waitForDone(timeout_ms)

@@ -119,8 +119,9 @@ class QueueModel(PagedTableModel[QueueQuery, QueueRow]):
         return None
 
     def apply_sort(self, order_by: str | None, descending: bool) -> None:
-        if order_by is not None:
-            self.set_query(replace(self.query, order_by=order_by, descending=descending))
+        sorted_query = replace(self.query, order_by=order_by or "send_at", descending=descending)
+        if sorted_query != self.query:
+            self.set_query(sorted_query)
 
 
 def status_words(row: QueueRow, now: Any) -> str:

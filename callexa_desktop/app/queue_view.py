@@ -75,10 +75,11 @@ class QueueView(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setSortingEnabled(True)
+        # The indicator first: enabling sorting then finds the order already in the query.
         self.table.horizontalHeader().setSortIndicator(
             QueueModel.SEND_AT, Qt.SortOrder.AscendingOrder
         )
+        self.table.setSortingEnabled(True)
         self.table.setWordWrap(False)
         vertical = self.table.verticalHeader()
         vertical.hide()
@@ -105,12 +106,18 @@ class QueueView(QWidget):
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.reschedule_button.clicked.connect(self.reschedule_selected)
 
+        # Layouts are attached to the widget before widgets go in, so every child is
+        # parented at once (PySide then knows Qt owns it; no double delete at exit).
+        layout = QVBoxLayout(self)
         filters = QHBoxLayout()
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        self._actions_row = QHBoxLayout()
+        layout.addLayout(self._actions_row)
         filters.addWidget(QLabel("Show:"))
         filters.addWidget(self.status_filter)
         filters.addWidget(self.search, 1)
         filters.addWidget(self.count_label)
-        self._actions_row = QHBoxLayout()
         for button in (
             self.send_now_button,
             self.hold_button,
@@ -120,10 +127,6 @@ class QueueView(QWidget):
         ):
             self._actions_row.addWidget(button)
         self._actions_row.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(filters)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(self._actions_row)
         self._selection_changed()
         context.hub.changed.connect(self._data_changed)
 

@@ -154,9 +154,12 @@ class SettingsDialog(QDialog):
 
         sources = QGroupBox("Where identify records come from")
         form = QFormLayout(sources)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.poll_folder, 1)
-        folder_row.addWidget(browse)
+        # A widget of its own (not a bare layout), so its children are parented at once.
+        folder_row = QWidget()
+        folder_layout = QHBoxLayout(folder_row)
+        folder_layout.setContentsMargins(0, 0, 0, 0)
+        folder_layout.addWidget(self.poll_folder, 1)
+        folder_layout.addWidget(browse)
         form.addRow(SPECS["poll_folder"].label, folder_row)
         form.addRow(SPECS["poll_url"].label, self.poll_url)
         form.addRow(SPECS["poll_interval_minutes"].label, self.poll_interval)

@@ -58,7 +58,7 @@ def test_preview_lists_the_changes_and_changes_nothing_yet(
     qtbot.addWidget(window)
     dialog = _preview(qtbot, ReplanController(context, window))
 
-    assert "1 survey move to a new time" in dialog.sentence.text()
+    assert "1 survey moves to a new time" in dialog.sentence.text()
     assert "(1 because the customer is now too old)" in dialog.sentence.text()
     model = dialog.table.model()
     assert isinstance(model, ReplanChangesModel)
