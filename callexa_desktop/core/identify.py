@@ -56,17 +56,22 @@ def normalise_identify(
     ``import_time`` (aware UTC) is the event time of a message that carries none.
     """
 
-    def reject(reason: str, detail: str) -> RecordRejected:
-        return RecordRejected(source=source, line=line, reason=reason, detail=detail)
-
     # ``type(x) is dict`` first: parsed JSON is always a dict, and the ABC check is slow.
     if type(message) is not dict and not isinstance(message, Mapping):
-        return reject(Reason.NOT_IDENTIFY, f"Expected an identify object, found {_kind(message)}.")
+        return RecordRejected(
+            source,
+            line,
+            Reason.NOT_IDENTIFY,
+            f"Expected an identify object, found {_kind(message)}.",
+        )
     get = message.get
     call_type = get("type")
     if call_type is not None and call_type != "identify" and not _names_identify(call_type):
-        return reject(
-            Reason.NOT_IDENTIFY, f"This is a {_shorten(call_type)!r} call, not an identify."
+        return RecordRejected(
+            source,
+            line,
+            Reason.NOT_IDENTIFY,
+            f"This is a {_shorten(call_type)!r} call, not an identify.",
         )
 
     traits = get("traits")
@@ -79,13 +84,19 @@ def normalise_identify(
         if isinstance(context_traits, Mapping):
             raw_email = context_traits.get("email")
     if raw_email is None or (type(raw_email) is str and not raw_email.strip()):
-        return reject(Reason.MISSING_EMAIL, "The record has no email in its traits.")
+        return RecordRejected(
+            source, line, Reason.MISSING_EMAIL, "The record has no email in its traits."
+        )
     if type(raw_email) is not str:
-        return reject(Reason.INVALID_EMAIL, f"The email is {_kind(raw_email)}, not text.")
+        return RecordRejected(
+            source, line, Reason.INVALID_EMAIL, f"The email is {_kind(raw_email)}, not text."
+        )
     email = raw_email.strip().lower()
     problem = email_problem(email)
     if problem is not None:
-        return reject(Reason.INVALID_EMAIL, f"{_shorten(raw_email.strip())}: {problem}")
+        return RecordRejected(
+            source, line, Reason.INVALID_EMAIL, f"{_shorten(raw_email.strip())}: {problem}"
+        )
 
     raw_created = traits.get("createdAt")
     if raw_created is None:
@@ -94,7 +105,9 @@ def normalise_identify(
     if raw_created is not None and raw_created != "":
         created_at = parse_moment(raw_created)
         if created_at is None:
-            return reject(
+            return RecordRejected(
+                source,
+                line,
                 Reason.INVALID_CREATED_AT,
                 f"createdAt {_shorten(raw_created)!r} is neither an ISO-8601 date or "
                 "date-time nor a Unix time in seconds or milliseconds.",
@@ -107,7 +120,9 @@ def normalise_identify(
             continue
         moment = parse_moment(raw_time)
         if moment is None:
-            return reject(
+            return RecordRejected(
+                source,
+                line,
                 Reason.INVALID_TIMESTAMP,
                 f"{field} {_shorten(raw_time)!r} is not an ISO-8601 date-time or a Unix time.",
             )
