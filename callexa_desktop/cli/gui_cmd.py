@@ -110,7 +110,8 @@ def xcb_problem(
     try:
         load(str(folder / _XCB_LIBRARY))
     except OSError as error:
-        missing = _missing_library(str(error))
+        # A frozen build's ctypes re-raises with its own text; the loader's is the cause.
+        missing = _missing_library(str(error)) or _missing_library(str(error.__cause__ or ""))
         log.info("Qt's X11 support could not load: %s", error)
         if missing is None:
             return (
