@@ -182,6 +182,8 @@ def plan_replan(
 ) -> ReplanPlan:
     """Preview re-deciding every waiting survey under ``settings``; writes nothing.
 
+    Changes are listed budget-held surveys first, then scheduled ones, each by send time.
+
     ``progress(done, total)`` is called every couple of thousand surveys.
     """
     rules = Rules.from_settings(settings)
@@ -204,7 +206,8 @@ def plan_replan(
         .join(Customer, col(Customer.id) == col(Survey.customer_id))
         .outerjoin(IdentifyEvent, col(IdentifyEvent.id) == col(Survey.identify_id))
         .where(candidates)
-        .order_by(col(Survey.id))
+        # The (status, send_at) index order: no sort of the whole queue is needed.
+        .order_by(col(Survey.status), col(Survey.send_at), col(Survey.id))
         .execution_options(yield_per=_STREAM_CHUNK)
     )
     for row in session.exec(query):

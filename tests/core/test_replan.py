@@ -91,7 +91,17 @@ def test_raising_the_minimum_delay_moves_new_customers_later(
         plan = plan_replan(session, raised, NOW)
     # "new" was created 2 days ago and "budget" 1 day ago: both now go 3 days after creation;
     # "recent" has no createdAt, so 3 days after its identify; "old" is long past 3 days.
+    # Budget-held first, then scheduled ones by send time.
     assert list(plan.changes) == [
+        ReplanChange(
+            survey_id=waiting["budget"],
+            email="budget@example.com",
+            old_send_at=NOW - DAY,
+            new_send_at=NOW + 2 * DAY,
+            new_status=SurveyStatus.SCHEDULED,
+            reason=SurveyReason.REPLANNED,
+            old_status=SurveyStatus.HELD,
+        ),
         ReplanChange(
             survey_id=waiting["new"],
             email="new@example.com",
@@ -107,15 +117,6 @@ def test_raising_the_minimum_delay_moves_new_customers_later(
             new_send_at=NOW + 2 * DAY,
             new_status=SurveyStatus.SCHEDULED,
             reason=SurveyReason.REPLANNED,
-        ),
-        ReplanChange(
-            survey_id=waiting["budget"],
-            email="budget@example.com",
-            old_send_at=NOW - DAY,
-            new_send_at=NOW + 2 * DAY,
-            new_status=SurveyStatus.SCHEDULED,
-            reason=SurveyReason.REPLANNED,
-            old_status=SurveyStatus.HELD,
         ),
     ]
     assert plan.in_words() == "3 surveys move to a new time."
