@@ -1,0 +1,169 @@
+"""The status bar: keys set or missing, due surveys, budget left this month, last and next sync.
+
+The facts are collected in a worker (the keychain and the database may be slow)
+whenever data changes and once a minute, and shown as short labels.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from callexa_desktop.app.context import AppContext
+from callexa_desktop.app.time_text import local_time, relative_hint
+from callexa_desktop.app.workers import TaskError, WorkerControl
+from callexa_desktop.core.activity import RunKind, last_successful
+from callexa_desktop.core.errors import CallexaError
+from callexa_desktop.core.profile import Profile
+from callexa_desktop.core.queue import due_count
+from callexa_desktop.core.schedule import next_sync_due
+from callexa_desktop.core.sending import budget_remaining
+from callexa_desktop.services.keychain import Keychain, KeyName, KeyStatus
+
+log = logging.getLogger(__name__)
+
+REFRESH_EVERY_MS = 60_000
+# Several "data changed" announcements in a burst make one refresh.
+DEBOUNCE_MS = 250
+
+
+def local_zone() -> tzinfo:
+    """The computer's time zone now (it may change while the app runs)."""
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None
+    return zone
+
+
+@dataclass(frozen=True)
+class StatusFacts:
+    """What the status bar shows, gathered off the GUI thread."""
+
+    keys: tuple[KeyStatus, ...]
+    keys_problem: str
+    due: int
+    monthly_budget: int  # 0 = no limit
+    budget_left: int | None  # None = no limit
+    last_sync: datetime | None
+    next_sync: datetime | None  # None without a Segment key
+
+
+def collect_status(profile: Profile, zone: tzinfo) -> StatusFacts:
+    """Read the keys' status, due count, budget and sync times for the status bar."""
+    now = profile.clock()
+    keys_problem = ""
+    try:
+        keys = tuple(Keychain(profile.data_dir).status())
+    except CallexaError as error:
+        keys, keys_problem = (), str(error)
+    settings = profile.settings()
+    with profile.database.session() as session:
+        due = due_count(session, now)
+        left = budget_remaining(session, settings, now)
+        last = last_successful(session, RunKind.SYNC)
+    last_at = last.started_at if last is not None else None
+    has_segment_key = any(key.is_set for key in keys if key.name == KeyName.SEGMENT)
+    next_at = next_sync_due(last_at, settings.sync_time, now, zone) if has_segment_key else None
+    return StatusFacts(keys, keys_problem, due, settings.monthly_budget, left, last_at, next_at)
+
+
+class StatusPanel(QObject):
+    """Labels in ``status_bar``, kept up to date from ``collect_status``."""
+
+    def __init__(
+        self,
+        context: AppContext,
+        status_bar: QStatusBar,
+        *,
+        zone: Callable[[], tzinfo] = local_zone,
+    ) -> None:
+        super().__init__(status_bar)
+        self._context = context
+        self._zone = zone
+        self.facts: StatusFacts | None = None
+        self.demo_label = QLabel("DEMO — sample data, local sandbox", objectName="demoLabel")
+        self.demo_label.setStyleSheet(
+            "QLabel { background: #f2c200; color: black; font-weight: bold; padding: 0 6px; }"
+        )
+        self.demo_label.setVisible(context.profile.demo)
+        self.keys_label = QLabel("", objectName="keysStatus")
+        self.due_label = QLabel("", objectName="dueStatus")
+        self.budget_label = QLabel("", objectName="budgetStatus")
+        self.sync_label = QLabel("", objectName="syncStatus")
+        status_bar.addWidget(self.demo_label)
+        for label in (self.keys_label, self.due_label, self.budget_label, self.sync_label):
+            status_bar.addPermanentWidget(label)
+        self._loading = False
+        self._again = False
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.refresh)
+        self._every_minute = QTimer(self, interval=REFRESH_EVERY_MS)
+        self._every_minute.timeout.connect(self.refresh)
+        self._every_minute.start()
+        context.hub.changed.connect(lambda _topic: self._debounce.start())
+
+    def refresh(self) -> None:
+        """Collect the facts again in the background and show them."""
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
+        profile, zone = self._context.profile, self._zone()
+
+        def job(_control: WorkerControl) -> StatusFacts:
+            return collect_status(profile, zone)
+
+        self._context.run(
+            job, description="reading the status", on_result=self._show, on_error=self._failed
+        )
+
+    def stop(self) -> None:
+        self._every_minute.stop()
+        self._debounce.stop()
+
+    def _show(self, facts: StatusFacts) -> None:
+        self.facts = facts
+        now = self._context.now()
+        self.keys_label.setText(keys_text(facts))
+        self.keys_label.setToolTip(facts.keys_problem or "Set the keys under Keys…")
+        self.due_label.setText(f"{facts.due:,} due" if facts.due != 1 else "1 due")
+        if facts.budget_left is None:
+            self.budget_label.setText("Budget: no limit")
+        else:
+            self.budget_label.setText(
+                f"Budget left: {facts.budget_left:,} of {facts.monthly_budget:,} this month"
+            )
+        last = f"last {relative_hint(facts.last_sync, now)}" if facts.last_sync else "never synced"
+        if facts.next_sync is None:
+            upcoming = "no Segment key"
+        elif facts.next_sync <= now:
+            upcoming = "next now"
+        else:
+            upcoming = f"next {local_time(facts.next_sync)}"
+        self.sync_label.setText(f"Sync: {last}, {upcoming}")
+        self._done()
+
+    def _failed(self, error: TaskError) -> None:
+        log.warning("Could not refresh the status bar: %s", error.sentence)
+        self._done()
+
+    def _done(self) -> None:
+        self._loading = False
+        if self._again:
+            self._again = False
+            self.refresh()
+
+
+def keys_text(facts: StatusFacts) -> str:
+    """ "Keys: Callexa ✓ · Segment missing", or the keychain problem in short."""
+    if not facts.keys:
+        return "Keys: keychain unavailable"
+    names = {KeyName.CALLEXA: "Callexa", KeyName.SEGMENT: "Segment"}
+    parts = [
+        f"{names.get(key.name, key.name)} {'✓' if key.is_set else 'missing'}" for key in facts.keys
+    ]
+    return "Keys: " + " · ".join(parts)

@@ -1,0 +1,110 @@
+"""The customers view: last decision in plain words, search, and a detail pane with history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from callexa_desktop.app.context import AppContext, Topic
+from callexa_desktop.app.customers_view import CustomersModel, CustomersView
+from callexa_desktop.core.importing import import_files
+from callexa_desktop.core.profile import Profile
+from callexa_desktop.core.settings import set_setting
+
+
+def _identify(email: str, timestamp: str, created: str, message_id: str, name: str) -> str:
+    return json.dumps(
+        {
+            "type": "identify",
+            "messageId": message_id,
+            "userId": f"user-{email.split('@')[0]}",
+            "timestamp": timestamp,
+            "traits": {"email": email, "createdAt": created, "name": name},
+        }
+    )
+
+
+def _import(profile: Profile, folder: Path) -> None:
+    with profile.database.session() as session:
+        set_setting(session, "min_delay_days", "3")
+        set_setting(session, "max_delay_days", "14")
+    path = folder / "customers.ndjson"
+    lines = [
+        _identify("ann@example.com", "2026-11-20T09:00:00Z", "2026-11-20T08:00:00Z", "a1", "Ann"),
+        _identify("ann@example.com", "2026-11-28T09:00:00Z", "2026-11-20T08:00:00Z", "a2", "Ann"),
+        _identify("old@example.com", "2026-11-29T09:00:00Z", "2026-01-01T00:00:00Z", "o1", "Ola"),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import_files(profile, [path])
+
+
+def _view(qtbot: QtBot, context: AppContext) -> CustomersView:
+    view = CustomersView(context)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.model.loaded):
+        view.model.refresh()
+    return view
+
+
+def _column(view: CustomersView, column: int) -> list[str]:
+    model = view.model
+    return [model.data(model.index(row, column)) for row in range(model.rowCount())]
+
+
+def test_last_decision_reads_as_a_sentence(
+    qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
+) -> None:
+    _import(profile, tmp_path)
+    view = _view(qtbot, context)
+
+    assert _column(view, CustomersModel.EMAIL) == ["ann@example.com", "old@example.com"]
+    assert _column(view, CustomersModel.DECISION) == [
+        "No new survey: one is already waiting in the queue",
+        "Not surveyed: customer older than 14 days when identified",
+    ]
+    assert view.count_label.text() == "2 customers"
+
+
+def test_search_narrows_the_customers(
+    qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
+) -> None:
+    _import(profile, tmp_path)
+    view = _view(qtbot, context)
+    with qtbot.waitSignal(view.model.loaded):
+        qtbot.keyClicks(view.search, "ola")
+
+    assert _column(view, CustomersModel.EMAIL) == ["old@example.com"]
+
+
+def test_choosing_a_customer_shows_identify_history_and_surveys(
+    qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
+) -> None:
+    _import(profile, tmp_path)
+    view = _view(qtbot, context)
+    with qtbot.waitSignal(view.detail_shown):
+        view.table.selectRow(0)
+
+    text = view.detail.toPlainText()
+    assert "ann@example.com — Ann" in text
+    assert "Identify history (newest first)" in text
+    assert text.count("customers.ndjson:") == 2
+    assert "Survey scheduled" in text
+    assert "Scheduled" in text
+    assert "Responses" in text
+
+
+def test_changed_rules_reword_the_decision(
+    qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
+) -> None:
+    _import(profile, tmp_path)
+    view = _view(qtbot, context)
+    with profile.database.session() as session:
+        set_setting(session, "max_delay_days", "30")
+    with qtbot.waitSignal(view.model.loaded):
+        context.hub.notify(Topic.SETTINGS)
+
+    assert _column(view, CustomersModel.DECISION)[1] == (
+        "Not surveyed: customer older than 30 days when identified"
+    )
