@@ -28,7 +28,7 @@ from bundle_layout import app_version
 
 TIMEOUT_SECONDS = 120
 # Commands other engineers add over time; a step that needs a missing one is skipped.
-OPTIONAL_COMMANDS = ("import", "queue", "keys", "gui")
+OPTIONAL_COMMANDS = ("import", "queue", "customers", "keys", "gui")
 
 
 @dataclass
@@ -140,6 +140,11 @@ class SmokeTest:
             queue = _json_of(self.run("--data-dir", profile, "queue", "--json"))
             _expect(isinstance(queue, list) and len(queue) == 2, None, f"queue: {queue}")
             detail += f"; queue has {len(queue)} surveys"
+        if "customers" in self.commands:
+            customers = _json_of(self.run("--data-dir", profile, "customers", "--json"))
+            emails = sorted(customer["email"] for customer in customers)
+            _expect(emails == ["customer1@example.com", "customer2@example.com"], None, f"{emails}")
+            detail += f"; {len(emails)} customers"
         return detail
 
     def keys(self) -> str:
