@@ -36,9 +36,15 @@ def sandbox(profile: Profile, callexa_key: str) -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def controller(qtbot: QtBot, context: AppContext) -> SendController:
-    window = QWidget()
-    qtbot.addWidget(window)
+def window(qtbot: QtBot) -> QWidget:
+    # A fixture of its own: qtbot holds widgets weakly, and the controller is its child.
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    return parent
+
+
+@pytest.fixture
+def controller(context: AppContext, window: QWidget) -> SendController:
     return SendController(context, window)
 
 
