@@ -36,7 +36,8 @@ def print_json_rows(rows: Iterable[Mapping[str, Any]], out: TextIO | None = None
     first = True
     for row in rows:
         stream.write("\n  " if first else ",\n  ")
-        json.dump(to_jsonable(row), stream, ensure_ascii=False)
+        # dumps + one write: json.dump writes each token separately, ~2x slower here.
+        stream.write(json.dumps(to_jsonable(row), ensure_ascii=False))
         first = False
     stream.write("\n]\n" if not first else "]\n")
 

@@ -23,6 +23,7 @@ from callexa_desktop.core.queue import (
     QueueRow,
     customer_text_condition,
     display_name,
+    stream_rows,
     surveys_by_id,
 )
 
@@ -38,7 +39,6 @@ SORT_KEYS = (
 )
 
 _ID_CHUNK = 500
-_STREAM_CHUNK = 1000
 # Identify records shown in a customer's detail; a daily identify would otherwise grow unbounded.
 DETAIL_HISTORY_LIMIT = 500
 
@@ -113,7 +113,7 @@ def iter_customers(
     query = _row_query().order_by(*_ordering(order_by, descending))
     if text and text.strip():
         query = query.where(customer_text_condition(session, text))
-    for row in session.exec(query.execution_options(yield_per=_STREAM_CHUNK)):
+    for row in stream_rows(session, query):
         yield CustomerRow(*row)
 
 

@@ -112,9 +112,18 @@ def iter_surveys(
     query = _row_query().order_by(*_ordering(order_by, descending))
     for condition in _conditions(session, status, text, now):
         query = query.where(condition)
-    result = session.exec(query.execution_options(yield_per=_STREAM_CHUNK))
-    for row in result:
-        yield _queue_row(row)
+    yield from map(_queue_row, stream_rows(session, query))
+
+
+def stream_rows(session: Session, query: Any) -> Iterator[Any]:
+    """The rows of a column ``query`` in chunks, through the session's connection.
+
+    Plain column rows need none of the ORM's per-row work, which would triple the
+    time of a million-row listing; pending changes are flushed first so they show.
+    """
+    session.flush()
+    result = session.connection().execute(query.execution_options(yield_per=_STREAM_CHUNK))
+    yield from result
 
 
 def display_name() -> ColumnElement[Any]:
@@ -454,5 +463,6 @@ __all__ = [
     "release_surveys",
     "reschedule_surveys",
     "send_now",
+    "stream_rows",
     "surveys_by_id",
 ]

@@ -208,9 +208,10 @@ def plan_replan(
         .where(candidates)
         # The (status, send_at) index order: no sort of the whole queue is needed.
         .order_by(col(Survey.status), col(Survey.send_at), col(Survey.id))
-        .execution_options(yield_per=_STREAM_CHUNK)
     )
-    for row in session.exec(query):
+    session.flush()
+    # Plain rows through the connection: the ORM's per-row work would double the time.
+    for row in session.connection().execute(query.execution_options(yield_per=_STREAM_CHUNK)):
         survey_id, status, send_at, reason, email, last_surveyed, event_at, created_at, ident = row
         plan.checked += 1
         if progress is not None and plan.checked % _STREAM_CHUNK == 0:
