@@ -11,11 +11,11 @@ from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app import asking
 from callexa_desktop.app.context import AppContext
-from callexa_desktop.app.import_flow import ImportController
+from callexa_desktop.app.import_flow import ImportController, ImportProgressFormatter
 from callexa_desktop.app.import_summary import ImportSummaryDialog
 from callexa_desktop.app.queue_view import QueueView
 from callexa_desktop.app.rejections import RejectionsModel
-from callexa_desktop.core.importing import ImportSummary
+from callexa_desktop.core.importing import ImportProgress, ImportSummary
 
 
 def _identify(number: int) -> str:
@@ -128,3 +128,49 @@ def test_a_file_that_cannot_be_read_is_named_in_the_summary(
     assert summary.refused_files
     assert controller.summary_dialog is not None
     assert "missing.ndjson" in controller.summary_dialog.heading.text()
+
+
+def test_cancel_stops_the_import_and_the_summary_says_so(
+    qtbot: QtBot, context: AppContext, tmp_path: Path
+) -> None:
+    window = QueueView(context)
+    qtbot.addWidget(window)
+    controller = ImportController(context, window)
+    path = tmp_path / "big.ndjson"
+    path.write_text("\n".join(_identify(n) for n in range(60_000)) + "\n", encoding="utf-8")
+    cancelled_on_first_report: list[bool] = []
+
+    def cancel_once(_progress: object) -> None:
+        if not cancelled_on_first_report and controller.progress_dialog is not None:
+            controller.progress_dialog.cancel()
+            cancelled_on_first_report.append(True)
+
+    with qtbot.waitSignal(controller.finished, timeout=60_000) as done:
+        task = controller.start([path])
+        assert task is not None
+        task.progress.connect(cancel_once)
+
+    summary = done.args[0]
+    assert cancelled_on_first_report == [True]
+    assert summary.cancelled
+    assert summary.accepted < 60_000
+    assert controller.summary_dialog is not None
+    assert "The import was stopped" in controller.summary_dialog.heading.text()
+
+
+def test_progress_line_shows_records_per_second_and_bytes() -> None:
+    formatter = ImportProgressFormatter()
+    view = formatter(
+        ImportProgress(
+            files_done=0,
+            files_total=2,
+            bytes_done=512 * 1024,
+            bytes_total=2 * 1024 * 1024,
+            records_read=1200,
+            phase="reading",
+        )
+    )
+
+    assert (view.done, view.total) == (512 * 1024, 2 * 1024 * 1024)
+    assert view.detail.startswith("File 1 of 2 · 1,200 records (")
+    assert view.detail.endswith("/s) · 512.0 KB of 2.0 MB")
