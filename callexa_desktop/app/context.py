@@ -76,7 +76,7 @@ class AppContext:
         )
         self.callexa_transport = callexa_transport
         # Errors from tasks started without their own handler; the main window sets this.
-        self.report_error: Callable[[TaskError], None] = _log_error
+        self.report_error: Callable[[TaskError], object] = _log_error
         self._tasks: set[Task] = set()
         self._shut_down = False
 

@@ -168,7 +168,7 @@ class _Runnable(QRunnable):
 
 def _details(error: BaseException) -> str:
     """The error and its causes as plain lines, for the Details expander (no traceback)."""
-    lines = []
+    lines: list[str] = []
     current: BaseException | None = error
     while current is not None and len(lines) < 5:
         text = str(current).strip()
