@@ -159,9 +159,15 @@ class ActivityView(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in ((0, 230), (1, 130), (2, 80), (3, 180), (4, 300)):
+            header.resizeSection(column, width)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.details = QTextBrowser(objectName="activityDetails")
         self.show_rejections = QPushButton("Show rejected records…")
@@ -251,9 +257,19 @@ def describe_run(run: RunRow) -> str:
     for key, value in run.summary.items():
         if key == "run_id":
             continue
-        text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-        lines.append(f"{html.escape(key.replace('_', ' '))}: {html.escape(str(text))}")
+        lines.append(f"{html.escape(key.replace('_', ' '))}: {html.escape(_plain(value))}")
     return "<br>".join(lines)
+
+
+def _plain(value: Any) -> str:
+    """A summary value in words: dicts as "scheduled 40, already queued 0", lists joined."""
+    if isinstance(value, dict):
+        return ", ".join(f"{str(k).replace('_', ' ')} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(_plain(item) for item in value) if value else "none"
+    if value is None:
+        return "—"
+    return str(value)
 
 
 def _load_runs(context: AppContext) -> Any:

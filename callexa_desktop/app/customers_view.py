@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.paged_model import ROW_ROLE, Column, PagedTableModel
-from callexa_desktop.app.queue_model import STATUS_WORDS, reason_words
+from callexa_desktop.app.queue_model import reason_words, status_words
 from callexa_desktop.app.time_text import local_time, local_time_with_hint
 from callexa_desktop.app.workers import TaskError, WorkerControl
 from callexa_desktop.core.customers import (
@@ -90,9 +90,11 @@ class CustomersModel(PagedTableModel[CustomerQuery, CustomerRow]):
         if column == self.DECISION:
             return explain(row.last_decision, self.rules)
         if column == self.SURVEYED:
-            return local_time_with_hint(row.last_surveyed_at, now) if row.last_surveyed_at else ""
+            return (
+                local_time_with_hint(row.last_surveyed_at, now) if row.last_surveyed_at else "never"
+            )
         if column == self.RATING:
-            return "" if row.nps_rating is None else str(row.nps_rating)
+            return "—" if row.nps_rating is None else str(row.nps_rating)
         if column == self.IDENTIFIED:
             return local_time_with_hint(row.last_identified_at, now)
         return None
@@ -308,7 +310,7 @@ def describe_customer(detail: CustomerDetail, rules: Rules, context: AppContext)
             (
                 (
                     local_time_with_hint(survey.send_at, now),
-                    STATUS_WORDS.get(survey.status, survey.status),
+                    status_words(survey, now),
                     local_time(survey.sent_at) if survey.sent_at else "",
                     reason_words(survey.reason),
                 )

@@ -96,6 +96,8 @@ class StatusPanel(QObject):
         self.sync_label = QLabel("", objectName="syncStatus")
         status_bar.addWidget(self.demo_label)
         for label in (self.keys_label, self.due_label, self.budget_label, self.sync_label):
+            # Some room between the facts: the status bar draws no separators of its own.
+            label.setContentsMargins(10, 0, 10, 0)
             status_bar.addPermanentWidget(label)
         self._loading = False
         self._again = False

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.customers_view import CustomersModel, CustomersView
+from callexa_desktop.app.time_text import local_time
 from callexa_desktop.core.importing import import_files
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.settings import set_setting
@@ -91,7 +93,9 @@ def test_choosing_a_customer_shows_identify_history_and_surveys(
     assert "Identify history (newest first)" in text
     assert text.count("customers.ndjson:") == 2
     assert "Survey scheduled" in text
-    assert "Scheduled" in text
+    # Three days after sign-up, already past at the test's now: due.
+    assert local_time(datetime(2026, 11, 23, 8, 0, tzinfo=UTC)) in text
+    assert "Due" in text
     assert "Responses" in text
 
 
