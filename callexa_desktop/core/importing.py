@@ -23,42 +23,24 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    Table,
-    bindparam,
-    delete,
-    exists,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col
 from sqlmodel import select as sqlmodel_select
 
 from callexa_desktop.core.activity import RunKind, RunStatus, finish_run, start_run
-from callexa_desktop.core.decision import CustomerState, Outcome, Rules, decide
+from callexa_desktop.core.decision import Outcome, Rules
 from callexa_desktop.core.errors import UnreadableFile
-from callexa_desktop.core.models import (
-    Cursor,
-    Customer,
-    IdentifyEvent,
-    Rejection,
-    Survey,
-    SurveyStatus,
+from callexa_desktop.core.import_storage import (
+    Decider,
+    Intake,
+    advance_undecided_from,
+    claim_undecided_from,
+    fill_decision_order,
+    larger_page_cache,
 )
+from callexa_desktop.core.models import Rejection
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.records import IdentifyRecord, ReadItem, ReadNotice, RecordRejected
 
@@ -67,30 +49,9 @@ log = logging.getLogger(__name__)
 # Rows per executemany in pass 1, and records per chunk in pass 2.
 READ_BATCH = 5000
 DECIDE_CHUNK = 5000
-# Emails per IN (...) list, below every database's limit on bound parameters.
-IN_LIST_SIZE = 900
+# Customers kept in memory while deciding (a few hundred bytes each).
+CACHED_CUSTOMERS = 50_000
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports
-# The lowest identify_event id that may still be undecided; keeps pass 2 off old rows.
-UNDECIDED_CURSOR = "import.undecided_from"
-SURVEY_REASON = "scheduled"
-
-EVENTS = IdentifyEvent.__table__  # type: ignore[attr-defined]
-CUSTOMERS = Customer.__table__  # type: ignore[attr-defined]
-SURVEYS = Survey.__table__  # type: ignore[attr-defined]
-REJECTIONS = Rejection.__table__  # type: ignore[attr-defined]
-CURSORS = Cursor.__table__  # type: ignore[attr-defined]
-
-# Per-connection scratch table: the ids of the records to decide, in decision order.
-_SCRATCH = MetaData()
-DECISION_ORDER = Table(
-    "import_decision_order",
-    _SCRATCH,
-    Column("seq", Integer, primary_key=True),
-    Column("event_id", Integer, nullable=False),
-    prefixes=["TEMPORARY"],
-)
-
-TRAITS = ("created_at", "user_id", "anonymous_id", "first_name", "last_name", "name", "gender")
 
 
 @dataclass
@@ -321,8 +282,12 @@ class _ImportJob:
         records_before = self.records_live
         notices: list[str] = []
         try:
-            with self.engine.begin() as connection:
-                intake = _Intake(connection, self.summary.run_id)
+            with (
+                self.engine.connect() as connection,
+                larger_page_cache(connection),
+                connection.begin(),
+            ):
+                intake = Intake(connection, self.summary.run_id)
                 for item in open_items():
                     if isinstance(item, IdentifyRecord):
                         intake.add_record(item)
@@ -372,22 +337,27 @@ class _ImportJob:
         rules = Rules.from_settings(self.profile.settings())
         now = self.profile.clock()
         try:
-            with self.engine.connect() as connection, connection.begin():
-                start = _claim_undecided_from(connection, now)
-                self.to_decide = _fill_decision_order(connection, start)
+            with (
+                self.engine.connect() as connection,
+                larger_page_cache(connection),
+                connection.begin(),
+            ):
+                start = claim_undecided_from(connection, now)
+                self.to_decide = fill_decision_order(connection, start)
                 self._report(force=True)
-                decider = _Decider(connection, rules, now, self.summary.run_id)
-                page = _decision_page(DECIDE_CHUNK)
-                after = 0
-                while True:
-                    rows = connection.execute(page, {"after": after}).all()
-                    if not rows:
-                        break
-                    decider.decide_chunk(rows)
-                    after = rows[-1].seq
-                    self.decided += len(rows)
+                decider = Decider(
+                    connection,
+                    rules,
+                    now,
+                    self.summary.run_id,
+                    chunk=DECIDE_CHUNK,
+                    cached_customers=CACHED_CUSTOMERS,
+                )
+                while decided := decider.decide_next_chunk():
+                    self.decided += decided
                     self._between_batches()
-                _advance_undecided_from(connection, start, now)
+                decider.finish()
+                advance_undecided_from(connection, start, now)
         except _Cancelled:
             self.summary.cancelled = True
             self._note_left_undecided()
@@ -432,344 +402,4 @@ class _ImportJob:
                 records_decided=self.decided,
                 records_to_decide=self.to_decide,
             )
-        )
-
-
-def _insert_ignoring_duplicates(connection: Connection, table: Table) -> Insert:
-    """INSERT that silently skips rows whose unique key is already stored."""
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return insert(table).prefix_with("IGNORE")  # MySQL/MariaDB spelling
-
-
-def _upsert_cursor(connection: Connection, name: str, value: str, now: datetime) -> None:
-    row = {"name": name, "value": value, "updated_at": now}
-    change = {"value": value, "updated_at": now}
-    dialect = connection.dialect.name
-    statement: Insert
-    if dialect == "postgresql":
-        statement = postgresql.insert(CURSORS).values(row)
-        statement = statement.on_conflict_do_update(index_elements=["name"], set_=change)
-    else:
-        statement = sqlite.insert(CURSORS).values(row)
-        statement = statement.on_conflict_do_update(index_elements=["name"], set_=change)
-    connection.execute(statement)
-
-
-class _Intake:
-    """Pass 1 for one file: batches of accepted records and rejections, written together."""
-
-    def __init__(self, connection: Connection, run_id: int) -> None:
-        self.connection = connection
-        self.run_id = run_id
-        self.insert_events = _insert_ignoring_duplicates(connection, EVENTS)
-        self.events: list[dict[str, Any]] = []
-        self.rejections: list[dict[str, Any]] = []
-        self.read = 0
-        self.accepted = 0
-        self.duplicates = 0
-        self.rejected = 0
-
-    @property
-    def waiting(self) -> int:
-        return len(self.events) + len(self.rejections)
-
-    def add_record(self, record: IdentifyRecord) -> None:
-        self.events.append(
-            {
-                "message_key": record.message_key,
-                "email": record.email,
-                "event_at": record.event_at,
-                "created_at": record.created_at,
-                "user_id": record.user_id,
-                "anonymous_id": record.anonymous_id,
-                "first_name": record.first_name,
-                "last_name": record.last_name,
-                "name": record.name,
-                "gender": record.gender,
-                "source": record.source,
-                "line": record.line,
-                "run_id": self.run_id,
-            }
-        )
-
-    def add_rejection(self, rejection: RecordRejected) -> None:
-        self.rejections.append(
-            {
-                "run_id": self.run_id,
-                "source": rejection.source,
-                "line": rejection.line,
-                "reason": rejection.reason,
-                "detail": rejection.detail,
-            }
-        )
-
-    def flush(self) -> None:
-        if self.events:
-            inserted = self.connection.execute(self.insert_events, self.events).rowcount
-            self.read += len(self.events)
-            self.accepted += inserted
-            self.duplicates += len(self.events) - inserted
-            self.events = []
-        if self.rejections:
-            self.connection.execute(insert(REJECTIONS), self.rejections)
-            self.read += len(self.rejections)
-            self.rejected += len(self.rejections)
-            self.rejections = []
-
-
-def _claim_undecided_from(connection: Connection, now: datetime) -> int:
-    """Read the cursor and rewrite it, which takes the write lock before anything is read.
-
-    Two imports deciding at once would otherwise both see the same undecided rows.
-    """
-    stored = connection.scalar(select(CURSORS.c.value).where(CURSORS.c.name == UNDECIDED_CURSOR))
-    start = int(stored) if stored and stored.isdigit() else 0
-    _upsert_cursor(connection, UNDECIDED_CURSOR, str(start), now)
-    return start
-
-
-def _advance_undecided_from(connection: Connection, start: int, now: datetime) -> None:
-    lowest = connection.scalar(
-        select(func.min(EVENTS.c.id)).where(EVENTS.c.id >= start, EVENTS.c.decision.is_(None))
-    )
-    if lowest is None:
-        highest = connection.scalar(select(func.max(EVENTS.c.id)))
-        lowest = (highest or start - 1) + 1
-    _upsert_cursor(connection, UNDECIDED_CURSOR, str(lowest), now)
-
-
-def _fill_decision_order(connection: Connection, start: int) -> int:
-    """Number the undecided records in event-time order; returns how many there are."""
-    DECISION_ORDER.create(connection, checkfirst=True)
-    connection.execute(delete(DECISION_ORDER))
-    undecided = (
-        select(EVENTS.c.id)
-        .where(EVENTS.c.id >= start, EVENTS.c.decision.is_(None))
-        .order_by(EVENTS.c.event_at, EVENTS.c.id)
-    )
-    result = connection.execute(insert(DECISION_ORDER).from_select(["event_id"], undecided))
-    return int(result.rowcount)
-
-
-def _decision_page(size: int) -> Select[Any]:
-    """The next ``size`` records to decide after sequence number ``after``."""
-    return (
-        select(
-            DECISION_ORDER.c.seq,
-            EVENTS.c.id,
-            EVENTS.c.email,
-            EVENTS.c.event_at,
-            EVENTS.c.run_id,
-            *(EVENTS.c[name] for name in TRAITS),
-        )
-        .join(EVENTS, EVENTS.c.id == DECISION_ORDER.c.event_id)
-        .where(DECISION_ORDER.c.seq > bindparam("after"))
-        .order_by(DECISION_ORDER.c.seq)
-        .limit(size)
-    )
-
-
-_PENDING = (
-    exists()
-    .where(SURVEYS.c.customer_id == CUSTOMERS.c.id)
-    .where(SURVEYS.c.status.in_(SurveyStatus.PENDING))
-)
-_CUSTOMER_STATE = select(
-    CUSTOMERS.c.id,
-    CUSTOMERS.c.email,
-    CUSTOMERS.c.first_seen_at,
-    CUSTOMERS.c.last_identified_at,
-    CUSTOMERS.c.last_decision,
-    CUSTOMERS.c.last_surveyed_at,
-    *(CUSTOMERS.c[name] for name in TRAITS),
-    _PENDING.label("pending"),
-).where(CUSTOMERS.c.email.in_(bindparam("emails", expanding=True)))
-
-CUSTOMER_FIELDS = ("first_seen_at", "last_identified_at", "last_decision", *TRAITS)
-_UPDATE_CUSTOMER = (
-    update(CUSTOMERS)
-    .where(CUSTOMERS.c.id == bindparam("b_id"))
-    .values({name: bindparam(f"b_{name}") for name in CUSTOMER_FIELDS})
-)
-_INSERT_CUSTOMERS = insert(CUSTOMERS).returning(CUSTOMERS.c.id, sort_by_parameter_order=True)
-_INSERT_SURVEYS = insert(SURVEYS).returning(SURVEYS.c.id, sort_by_parameter_order=True)
-_MARK_EVENT = (
-    update(EVENTS)
-    .where(EVENTS.c.id == bindparam("b_id"))
-    .values(
-        customer_id=bindparam("b_customer_id"),
-        decision=bindparam("b_decision"),
-        survey_id=bindparam("b_survey_id"),
-    )
-)
-
-
-class _CustomerDraft:
-    """A customer as pass 2 sees it while deciding one chunk."""
-
-    __slots__ = (
-        "anonymous_id",
-        "changed",
-        "created_at",
-        "email",
-        "first_name",
-        "first_seen_at",
-        "gender",
-        "id",
-        "last_decision",
-        "last_identified_at",
-        "last_name",
-        "last_surveyed_at",
-        "name",
-        "pending",
-        "user_id",
-    )
-
-    def __init__(self, email: str) -> None:
-        self.id: int | None = None
-        self.email = email
-        self.pending = False
-        self.changed = False
-        self.first_seen_at: datetime | None = None
-        self.last_identified_at: datetime | None = None
-        self.last_decision: str | None = None
-        self.last_surveyed_at: datetime | None = None
-        self.created_at: datetime | None = None
-        self.user_id: str | None = None
-        self.anonymous_id: str | None = None
-        self.first_name: str | None = None
-        self.last_name: str | None = None
-        self.name: str | None = None
-        self.gender: str | None = None
-
-    @classmethod
-    def from_row(cls, row: Any) -> _CustomerDraft:
-        draft = cls(row.email)
-        draft.id = row.id
-        draft.pending = bool(row.pending)
-        draft.first_seen_at = row.first_seen_at
-        draft.last_identified_at = row.last_identified_at
-        draft.last_decision = row.last_decision
-        draft.last_surveyed_at = row.last_surveyed_at
-        for name in TRAITS:
-            setattr(draft, name, getattr(row, name))
-        return draft
-
-    def absorb(self, record: Any, outcome: str) -> None:
-        """Take what an identify record says; only a record at least as new changes traits."""
-        event_at: datetime = record.event_at
-        if self.first_seen_at is None or event_at < self.first_seen_at:
-            self.first_seen_at = event_at
-            self.changed = True
-        if self.last_identified_at is not None and event_at < self.last_identified_at:
-            return
-        self.last_identified_at = event_at
-        self.last_decision = outcome
-        # Segment identify semantics: traits merge, a missing trait keeps the old value.
-        for name in TRAITS:
-            value = getattr(record, name)
-            if value is not None and value != "":
-                setattr(self, name, value)
-        self.changed = True
-
-    def values(self, prefix: str = "") -> dict[str, Any]:
-        return {f"{prefix}{name}": getattr(self, name) for name in CUSTOMER_FIELDS}
-
-
-class _Decider:
-    """Pass 2: decides chunks of records in order and writes the results in bulk."""
-
-    def __init__(self, connection: Connection, rules: Rules, now: datetime, run_id: int) -> None:
-        self.connection = connection
-        self.rules = rules
-        self.now = now
-        self.run_id = run_id
-        self.decisions = dict.fromkeys(Outcome.ALL, 0)
-        self.earlier_records = 0  # left undecided by an interrupted import
-
-    def decide_chunk(self, rows: Sequence[Any]) -> None:
-        customers = self._load_customers({row.email for row in rows})
-        surveys: list[dict[str, Any]] = []
-        survey_owner: list[_CustomerDraft] = []
-        marks: list[tuple[int, _CustomerDraft, str, int | None]] = []  # survey index or None
-        rules = self.rules
-        counts = self.decisions
-        for row in rows:
-            customer = customers.get(row.email)
-            if customer is None:
-                customer = customers[row.email] = _CustomerDraft(row.email)
-            state = CustomerState(customer.pending, customer.last_surveyed_at)
-            decision = decide(rules, state, row.event_at, row.created_at)
-            outcome = decision.outcome
-            survey_index = None
-            if decision.send_at is not None:
-                survey_index = len(surveys)
-                surveys.append(
-                    {
-                        "key": uuid4().hex,
-                        "status": SurveyStatus.SCHEDULED,
-                        "send_at": decision.send_at,
-                        "reason": SURVEY_REASON,
-                        "planned_at": self.now,
-                        "identify_id": row.id,
-                        "attempts": 0,
-                    }
-                )
-                survey_owner.append(customer)
-                customer.pending = True
-            customer.absorb(row, outcome)
-            marks.append((row.id, customer, outcome, survey_index))
-            counts[outcome] += 1
-            if row.run_id != self.run_id:
-                self.earlier_records += 1
-        self._write(customers.values(), surveys, survey_owner, marks)
-
-    def _load_customers(self, emails: set[str]) -> dict[str, _CustomerDraft]:
-        found: dict[str, _CustomerDraft] = {}
-        wanted = list(emails)
-        for start in range(0, len(wanted), IN_LIST_SIZE):
-            part = wanted[start : start + IN_LIST_SIZE]
-            for row in self.connection.execute(_CUSTOMER_STATE, {"emails": part}):
-                found[row.email] = _CustomerDraft.from_row(row)
-        return found
-
-    def _write(
-        self,
-        customers: Iterable[_CustomerDraft],
-        surveys: list[dict[str, Any]],
-        survey_owner: list[_CustomerDraft],
-        marks: list[tuple[int, _CustomerDraft, str, int | None]],
-    ) -> None:
-        connection = self.connection
-        new = [c for c in customers if c.id is None]
-        changed = [c for c in customers if c.id is not None and c.changed]
-        if new:
-            rows = [{"email": c.email, **c.values()} for c in new]
-            ids = connection.execute(_INSERT_CUSTOMERS, rows).scalars().all()
-            for customer, new_id in zip(new, ids, strict=True):
-                customer.id = new_id
-        if changed:
-            connection.execute(
-                _UPDATE_CUSTOMER, [{"b_id": c.id, **c.values("b_")} for c in changed]
-            )
-        survey_ids: list[int] = []
-        if surveys:
-            for survey, owner in zip(surveys, survey_owner, strict=True):
-                survey["customer_id"] = owner.id
-            survey_ids = list(connection.execute(_INSERT_SURVEYS, surveys).scalars().all())
-        connection.execute(
-            _MARK_EVENT,
-            [
-                {
-                    "b_id": event_id,
-                    "b_customer_id": customer.id,
-                    "b_decision": outcome,
-                    "b_survey_id": None if index is None else survey_ids[index],
-                }
-                for event_id, customer, outcome, index in marks
-            ],
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import tempfile
@@ -197,6 +198,28 @@ def test_records_of_one_customer_see_each_other_within_and_across_chunks(
     assert len(surveys_of(profile, "ann@example.com")) == 1
     ann = customer(profile, "ann@example.com")
     assert (ann.user_id, ann.last_identified_at) == ("u6", T0 + 6 * DAY)
+
+
+def test_customers_leaving_the_cache_are_stored_and_read_back_unchanged(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing, "DECIDE_CHUNK", 2)
+    monkeypatch.setattr(importing, "CACHED_CUSTOMERS", 2)
+    emails = ["a@example.com", "b@example.com", "c@example.com"]
+    # Each customer comes back after the other two pushed it out of the cache.
+    batch = [record(emails[n % 3], T0 + n * DAY, user_id=f"u{n}", name=f"N{n}") for n in range(9)]
+
+    summary = import_items(profile, batch, source="a")
+
+    assert summary.decisions[Outcome.SCHEDULED] == 3
+    assert summary.decisions[Outcome.ALREADY_QUEUED] == 6
+    for offset, email in enumerate(emails):
+        stored = customer(profile, email)
+        last = 6 + offset
+        assert (stored.user_id, stored.name) == (f"u{last}", f"N{last}")
+        assert stored.first_seen_at == T0 + offset * DAY
+        assert stored.last_identified_at == T0 + last * DAY
+        assert len(surveys_of(profile, email)) == 1
 
 
 def test_a_customer_with_a_pending_survey_is_already_queued(profile: Profile) -> None:
@@ -451,11 +474,16 @@ rules_strategy = st.tuples(st.integers(0, 10), st.integers(0, 40), st.integers(0
     sent=st.lists(st.booleans(), max_size=6),
 )
 def test_any_sequence_of_imports_keeps_the_queue_consistent(
+    monkeypatch: pytest.MonkeyPatch,
     template_database: Path,
     rules: tuple[int, int, int],
     imports: list[list[IdentifyRecord]],
     sent: list[bool],
 ) -> None:
+    # Small batches, chunks and cache, so records meet across chunk and cache boundaries.
+    monkeypatch.setattr(importing, "READ_BATCH", 3)
+    monkeypatch.setattr(importing, "DECIDE_CHUNK", 3)
+    monkeypatch.setattr(importing, "CACHED_CUSTOMERS", 2)
     with fresh_profile(template_database) as profile:
         use_rules(profile, max_delay_days=rules[1])
         use_rules(profile, min_delay_days=rules[0], min_interval_weeks=rules[2])
@@ -504,3 +532,75 @@ def test_any_sequence_of_imports_keeps_the_queue_consistent(
             decided = {e.decision for e in stored if e.customer_id == customer_id}
             if decided <= {Outcome.SKIPPED_TOO_OLD, Outcome.SKIPPED_INTERVAL}:
                 assert customer_id not in surveyed_customers
+
+
+# Whole files, through the readers.
+
+
+def write_lines(path: Path, messages: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages), encoding="utf-8")
+    return path
+
+
+def message(email: str, timestamp: str, message_id: str, **traits: Any) -> dict[str, Any]:
+    return {
+        "type": "identify",
+        "messageId": message_id,
+        "timestamp": timestamp,
+        "traits": {"email": email, **traits},
+    }
+
+
+def test_records_of_all_files_of_one_import_are_decided_in_event_time_order(
+    profile: Profile, tmp_path: Path
+) -> None:
+    use_rules(profile, min_delay_days=3, max_delay_days=14)
+    created = "2026-03-01T00:00:00Z"
+    later = write_lines(
+        tmp_path / "later.ndjson",
+        [message("ann@example.com", "2026-03-25T00:00:00Z", "late", createdAt=created)],
+    )
+    earlier = write_lines(
+        tmp_path / "earlier.ndjson",
+        [message("ann@example.com", "2026-03-02T00:00:00Z", "early", createdAt=created)],
+    )
+
+    summary = importing.import_files(profile, [later, earlier])
+
+    assert summary.files == [str(later), str(earlier)]
+    assert decisions_by_key(profile) == {
+        "late": Outcome.ALREADY_QUEUED,
+        "early": Outcome.SCHEDULED,
+    }
+
+
+def test_a_file_refused_midway_keeps_the_other_files_of_the_import(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing, "READ_BATCH", 50)
+    first = write_lines(
+        tmp_path / "first.ndjson", [message("a@example.com", "2026-03-02T00:00:00Z", "a")]
+    )
+    many = [message(f"c{n}@example.com", "2026-03-02T00:00:00Z", f"m{n}") for n in range(3000)]
+    packed = gzip.compress("".join(json.dumps(m) + "\n" for m in many).encode())
+    truncated = tmp_path / "truncated.ndjson.gz"
+    truncated.write_bytes(packed[: len(packed) - 200])
+    last = write_lines(
+        tmp_path / "last.ndjson", [message("z@example.com", "2026-03-02T00:00:00Z", "z")]
+    )
+    seen: list[ImportProgress] = []
+
+    summary = importing.import_files(profile, [first, truncated, last], progress=seen.append)
+
+    assert [name for name, _ in summary.refused_files] == [str(truncated)]
+    assert "truncated.ndjson.gz" in summary.refused_files[0][1]
+    assert (summary.read, summary.accepted) == (2, 2)
+    assert sorted(e.email for e in events(profile)) == ["a@example.com", "z@example.com"]
+    assert seen[-1].files_done == seen[-1].files_total == 3
+    with profile.database.session() as session:
+        run = session.get(ActivityRun, summary.run_id)
+        assert run is not None
+        assert (run.status, run.source) == (
+            RunStatus.OK,
+            "first.ndjson, truncated.ndjson.gz, last.ndjson",
+        )
