@@ -7,7 +7,8 @@ response is stored once: it is recognised by Callexa's response id, else by a ha
 customer. Every response is survey history for the interval rule (the customer's
 ``last_surveyed_at`` becomes at least its sent_at, else its answered_at), and the customer's
 ``nps_rating``/``nps_comment``/``nps_date`` follow the latest response by answered_at, in
-whatever order the responses arrive.
+whatever order the responses arrive, and the customer's sync-back outbox row is brought up to
+date in the same transaction.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from callexa_desktop.core.errors import UnreadableFile
 from callexa_desktop.core.models import Customer, Rejection, Response, Survey, SurveyStatus
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.response_files import iter_rows
+from callexa_desktop.core.sync_outbox import refresh_outbox
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +334,7 @@ def _record_chunk(
     )
     customers = _customers_for(session, {r.email for r in records}, now, summary)
     surveys = _SurveyFinder(session, [c.id for c in customers.values() if c.id is not None])
+    touched: set[int] = set()
     for record in records:
         key = record.dedupe_key
         if key in known:
@@ -354,8 +357,11 @@ def _record_chunk(
             )
         )
         _apply_to_customer(customer, record)
+        touched.add(customer.id)
         summary.recorded += 1
     session.flush()
+    # Same transaction: a customer's newest rating is queued for Segment as it is stored.
+    refresh_outbox(session, now, touched)
 
 
 def _reject(

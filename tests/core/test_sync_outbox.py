@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
-from callexa_desktop.core.models import Customer, SyncOutbox
+from callexa_desktop.core.models import Customer, Response, SyncOutbox
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.responses import ResponseRecord, normalise_response, record_responses
 from callexa_desktop.core.sync_outbox import (
     MESSAGE_BUDGET_BYTES,
+    MESSAGE_ID_NAMESPACE,
     TRUNCATION_MARK,
     OutboxEntry,
     OutboxStatus,
     encode_identify,
+    identify_message,
     mark_delivered,
     mark_rejected,
     message_id_for,
@@ -85,10 +88,44 @@ def test_each_customer_gets_one_pending_row_for_their_latest_response(profile: P
             response("ada@example.com", 8, "2026-11-05T08:00:00Z", "better"),
             response("bob@example.com", 10, "2026-11-02T08:00:00Z"),
         )
-        assert refresh_outbox(session, NOW) == 2
         entries = {e.email: e for e in pending_entries(session)}
+        assert refresh_outbox(session, NOW) == 0
     assert (entries["ada@example.com"].rating, entries["ada@example.com"].comment) == (8, "better")
     assert entries["bob@example.com"].rating == 10
+
+
+def test_recording_a_response_queues_its_identify_in_the_same_transaction(
+    profile: Profile,
+) -> None:
+    with profile.database.session() as session:
+        store(session, response("ada@example.com", 9, "2026-11-01T08:00:00Z"))
+        assert [e.rating for e in pending_entries(session)] == [9]
+        session.rollback()
+    with profile.database.session() as session:
+        assert session.exec(select(SyncOutbox)).all() == []
+        assert session.exec(select(Response)).all() == []
+
+
+def test_a_response_stored_some_other_way_is_caught_up_by_a_full_refresh(
+    profile: Profile,
+) -> None:
+    with profile.database.session() as session:
+        store(session, response("ada@example.com", 9, "2026-11-01T08:00:00Z"))
+        [first] = list(pending_entries(session))
+        session.add(
+            Response(
+                dedupe_key="callexa:direct",
+                customer_id=first.customer_id,
+                rating=4,
+                answered_at=datetime(2026, 11, 2, tzinfo=UTC),
+                received_at=NOW,
+            )
+        )
+        session.flush()
+        assert refresh_outbox(session, NOW) == 1
+        [again] = list(pending_entries(session))
+    assert again.rating == 4
+    assert again.message_id == message_id_for("callexa:direct", "ada@example.com")
 
 
 def test_refreshing_again_with_nothing_new_changes_nothing(profile: Profile) -> None:
@@ -96,7 +133,7 @@ def test_refreshing_again_with_nothing_new_changes_nothing(profile: Profile) -> 
         store(session, response("ada@example.com", 9, "2026-11-01T08:00:00Z"))
         refresh_outbox(session, NOW)
         [only] = list(pending_entries(session))
-        mark_delivered(session, [only.message_id], NOW)
+        mark_delivered(session, [(only.customer_id, only.message_id)], NOW)
         assert refresh_outbox(session, NOW) == 0
         assert rows(session)["ada@example.com"].status == OutboxStatus.DELIVERED
 
@@ -111,10 +148,11 @@ def test_a_newer_response_replaces_the_message_and_makes_the_customer_pending_ag
             response("bob@example.com", 7, "2026-11-01T08:00:00Z"),
         )
         refresh_outbox(session, NOW)
-        delivered = {e.email: e.message_id for e in pending_entries(session)}
-        mark_delivered(session, list(delivered.values()), NOW)
+        entries = list(pending_entries(session))
+        delivered = {e.email: e.message_id for e in entries}
+        assert mark_delivered(session, [(e.customer_id, e.message_id) for e in entries], NOW) == 2
         store(session, response("ada@example.com", 2, "2026-11-09T08:00:00Z", "worse"))
-        assert refresh_outbox(session, NOW) == 1
+        assert refresh_outbox(session, NOW) == 0  # recording queued it already
         [again] = list(pending_entries(session))
     assert again.email == "ada@example.com"
     assert (again.rating, again.comment) == (2, "worse")
@@ -126,7 +164,7 @@ def test_an_older_response_arriving_late_does_not_replace_the_latest(profile: Pr
         store(session, response("ada@example.com", 9, "2026-11-10T08:00:00Z"))
         refresh_outbox(session, NOW)
         [first] = list(pending_entries(session))
-        mark_delivered(session, [first.message_id], NOW)
+        mark_delivered(session, [(first.customer_id, first.message_id)], NOW)
         store(session, response("ada@example.com", 1, "2026-10-01T08:00:00Z"))
         assert refresh_outbox(session, NOW) == 0
         assert list(pending_entries(session)) == []
@@ -145,6 +183,9 @@ def test_the_message_id_is_the_same_on_every_refresh_and_in_every_profile(
         record.dedupe_key, "ada@example.com"
     )
     assert message_id_for(record.dedupe_key, "bob@example.com") != entry_.message_id
+    # A standard UUID version 5, so any tool can recompute it.
+    expected = uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{record.dedupe_key}\nada@example.com")
+    assert entry_.message_id == str(expected)
 
 
 def test_delivery_of_a_replaced_message_does_not_mark_the_newer_one_delivered(
@@ -156,7 +197,7 @@ def test_delivery_of_a_replaced_message_does_not_mark_the_newer_one_delivered(
         [old] = list(pending_entries(session))
         store(session, response("ada@example.com", 4, "2026-11-03T08:00:00Z"))
         refresh_outbox(session, NOW)
-        assert mark_delivered(session, [old.message_id], NOW) == 0
+        assert mark_delivered(session, [(old.customer_id, old.message_id)], NOW) == 0
         assert rows(session)["ada@example.com"].status == OutboxStatus.PENDING
 
 
@@ -189,7 +230,8 @@ def test_a_rejected_message_is_not_pending_until_a_newer_response(profile: Profi
         assert refresh_outbox(session, NOW) == 0
         assert outbox_counts(session).rejected == 1
         store(session, response("ada@example.com", 5, "2026-11-02T08:00:00Z"))
-        assert refresh_outbox(session, NOW) == 1
+        assert refresh_outbox(session, NOW) == 0  # recording queued it already
+        assert [e.rating for e in pending_entries(session)] == [5]
 
 
 def test_the_identify_carries_the_rating_as_int_comment_as_text_and_iso_date() -> None:
@@ -204,6 +246,23 @@ def test_the_identify_carries_the_rating_as_int_comment_as_text_and_iso_date() -
     assert datetime.fromisoformat(traits["NPS_date"]) == datetime(2026, 11, 1, 8, tzinfo=UTC)
     assert message["timestamp"] == traits["NPS_date"]
     assert message["context"]["library"]["name"] == "callexa-desktop"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"comment": 'She said "wow"\\ \n\t\x01 ünïcödé 漢字 🙂'},
+        {"user_id": None, "anonymous_id": 'a"non'},
+        {"user_id": "ü-ser\u2028", "rating": 0},
+        {"answered_at": datetime(2026, 11, 1, 8, 0, 0, 123456, tzinfo=UTC)},
+    ],
+)
+def test_the_wire_bytes_are_the_compact_json_of_the_identify(fields: dict[str, Any]) -> None:
+    entry_ = entry(**fields)
+    encoded = encode_identify(entry_)
+    assert encoded is not None
+    expected = json.dumps(identify_message(entry_), ensure_ascii=False, separators=(",", ":"))
+    assert encoded.body == expected.encode()
 
 
 def test_the_anonymous_id_is_used_when_there_is_no_user_id() -> None:
