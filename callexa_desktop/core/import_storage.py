@@ -146,7 +146,10 @@ def read_storage_time(value: Any) -> datetime | None:
         return None
     if type(value) is str:
         if len(value) == _STORED_TEXT_LENGTH:  # our own form: parse with the zone in one go
-            return datetime.fromisoformat(value + "+00:00")
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:
+                pass  # the same length, another form: the general way below
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -318,13 +321,24 @@ def upsert_cursor(connection: Connection, name: str, value: str, now: datetime) 
     connection.execute(statement)
 
 
+def _undecided_from(connection: Connection) -> int:
+    stored = connection.scalar(select(CURSORS.c.value).where(CURSORS.c.name == UNDECIDED_CURSOR))
+    return int(stored) if stored and stored.isdigit() else 0
+
+
+def any_undecided(connection: Connection) -> bool:
+    """Whether any identify record waits for its decision (reads only)."""
+    start = _undecided_from(connection)
+    waiting = select(EVENTS.c.id).where(EVENTS.c.id >= start, EVENTS.c.decision.is_(None))
+    return connection.scalar(waiting.limit(1)) is not None
+
+
 def claim_undecided_from(connection: Connection, now: datetime) -> int:
     """Read the undecided-from cursor and rewrite it, which takes the write lock first.
 
     Two imports deciding at once would otherwise both see the same undecided rows.
     """
-    stored = connection.scalar(select(CURSORS.c.value).where(CURSORS.c.name == UNDECIDED_CURSOR))
-    start = int(stored) if stored and stored.isdigit() else 0
+    start = _undecided_from(connection)
     upsert_cursor(connection, UNDECIDED_CURSOR, str(start), now)
     return start
 

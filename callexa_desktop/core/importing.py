@@ -26,16 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 from sqlmodel import select as sqlmodel_select
 
 from callexa_desktop.core.activity import RunKind, RunStatus, finish_run, start_run
 from callexa_desktop.core.decision import Outcome, Rules
-from callexa_desktop.core.errors import UnreadableFile
+from callexa_desktop.core.errors import DatabaseProblem, UnreadableFile
 from callexa_desktop.core.import_storage import (
     Decider,
     Intake,
     advance_undecided_from,
+    any_undecided,
     claim_undecided_from,
     fill_decision_order,
     larger_page_cache,
@@ -236,17 +238,18 @@ class _ImportJob:
                 self._note_left_undecided()
             else:
                 self._decide_all()
+        except SQLAlchemyError as error:
+            reason = getattr(error, "orig", None) or type(error).__name__
+            sentence = (
+                f"The import could not write to the database ({reason}); the files read "
+                "completely are kept and the next import decides their records."
+            )
+            self._record_failure(sentence)
+            raise DatabaseProblem(sentence) from error
         except BaseException as error:
-            finish_run(
-                self.profile.database,
-                run_id,
-                status=RunStatus.FAILED,
-                summary=self.summary.as_dict(),
-                message=(
-                    f"The import stopped because of an unexpected problem "
-                    f"({type(error).__name__}); nothing half-decided was kept."
-                ),
-                clock=clock,
+            self._record_failure(
+                f"The import stopped because of an unexpected problem "
+                f"({type(error).__name__}); nothing half-decided was kept."
             )
             raise
         self._report(force=True)
@@ -260,6 +263,19 @@ class _ImportJob:
             clock=clock,
         )
         return self.summary
+
+    def _record_failure(self, message: str) -> None:
+        try:
+            finish_run(
+                self.profile.database,
+                self.summary.run_id,
+                status=RunStatus.FAILED,
+                summary=self.summary.as_dict(),
+                message=message,
+                clock=self.profile.clock,
+            )
+        except SQLAlchemyError:  # the database is what failed; the caller reports that
+            log.exception("could not record the failed import run %s", self.summary.run_id)
 
     def _outcome(self) -> tuple[str, str]:
         summary = self.summary
@@ -334,6 +350,9 @@ class _ImportJob:
 
     def _decide_all(self) -> None:
         self.phase = "deciding"
+        with self.engine.connect() as connection:
+            if not any_undecided(connection):
+                return  # nothing new (a re-import, an empty poll): no write at all
         rules = Rules.from_settings(self.profile.settings())
         now = self.profile.clock()
         try:

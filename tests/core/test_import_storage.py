@@ -49,6 +49,7 @@ def test_a_time_is_stored_exactly_as_sqlalchemy_stores_it(
         ("2026-03-01 08:00:00.000000", datetime(2026, 3, 1, 8, 0, tzinfo=UTC)),
         ("2026-03-01T08:00:00", datetime(2026, 3, 1, 8, 0, tzinfo=UTC)),
         ("2026-03-01T09:00:00+01:00", datetime(2026, 3, 1, 8, 0, tzinfo=UTC)),
+        ("2026-03-01T09:00:00.5+0100", datetime(2026, 3, 1, 8, 0, 0, 500000, tzinfo=UTC)),
         (datetime(2026, 3, 1, 8, 0), datetime(2026, 3, 1, 8, 0, tzinfo=UTC)),
         (None, None),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,15 +16,17 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, func, select
 
-from callexa_desktop.core import importing
+from callexa_desktop.core import import_storage, importing
 from callexa_desktop.core.activity import RunStatus
 from callexa_desktop.core.decision import Outcome
-from callexa_desktop.core.errors import UnreadableFile
+from callexa_desktop.core.errors import DatabaseProblem, UnreadableFile
 from callexa_desktop.core.importing import ImportProgress, import_items, iter_rejections
 from callexa_desktop.core.models import (
     ActivityRun,
+    Cursor,
     Customer,
     IdentifyEvent,
     Survey,
@@ -604,3 +607,37 @@ def test_a_file_refused_midway_keeps_the_other_files_of_the_import(
             RunStatus.OK,
             "first.ndjson, truncated.ndjson.gz, last.ndjson",
         )
+
+
+def test_an_import_with_nothing_new_writes_nothing_while_deciding(
+    profile: Profile, clock: FakeClock
+) -> None:
+    batch = [record("ann@example.com", T0)]
+    import_items(profile, batch, source="a")
+    with profile.database.session() as session:
+        before = session.exec(select(Cursor)).all()
+    clock.advance(hours=1)
+
+    import_items(profile, batch, source="a")
+
+    with profile.database.session() as session:
+        assert session.exec(select(Cursor)).all() == before
+    assert [c.updated_at for c in before] == [clock.now - timedelta(hours=1)]
+
+
+def test_a_database_failure_is_one_sentence_and_the_run_says_so(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(self: Any) -> None:
+        raise OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(import_storage.Intake, "flush", locked)
+
+    with pytest.raises(DatabaseProblem, match="could not write to the database") as raised:
+        import_items(profile, [record("ann@example.com", T0)], source="a")
+
+    assert "database is locked" in str(raised.value)
+    with profile.database.session() as session:
+        run = session.exec(select(ActivityRun)).one()
+    assert run.status == RunStatus.FAILED
+    assert "database is locked" in run.message
