@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
 
-from callexa_desktop.app.workers import Job, Task, TaskError
+from callexa_desktop.app.workers import Job, Task, TaskError, TaskRunner
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.settings import Settings
 
@@ -77,7 +77,7 @@ class AppContext:
         self.callexa_transport = callexa_transport
         # Errors from tasks started without their own handler; the main window sets this.
         self.report_error: Callable[[TaskError], object] = _log_error
-        self._tasks: set[Task] = set()
+        self._runner = TaskRunner()
         self._shut_down = False
 
     @property
@@ -113,17 +113,15 @@ class AppContext:
             # interpreter exits would touch Qt objects that are being destroyed.
             log.info("not starting %r: the window is shutting down", description)
             return task
-        self._tasks.add(task)
         if on_progress is not None:
             task.progress.connect(on_progress)
         if on_result is not None:
             task.succeeded.connect(on_result)
         task.failed.connect(on_error if on_error is not None else self._report)
-        task.finished.connect(lambda: self._tasks.discard(task))
-        return task.start(pool or self.thread_pool)
+        return self._runner.start(task, pool or self.thread_pool)
 
     def active_tasks(self) -> list[Task]:
-        return [task for task in self._tasks if task.running]
+        return self._runner.running_tasks()
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Ask every running job to stop and wait for them; True when all stopped in time.
@@ -131,7 +129,7 @@ class AppContext:
         Afterwards ``run`` starts nothing new (callbacks still delivered may try).
         """
         self._shut_down = True
-        for task in list(self._tasks):
+        for task in self._runner.running_tasks():
             task.cancel()
         finished = self.thread_pool.waitForDone(timeout_ms)
         return self.page_pool.waitForDone(timeout_ms) and finished

@@ -1,14 +1,16 @@
 """Running core and service calls off the GUI thread.
 
-A ``Task`` (a QObject living on the main thread) owns a ``QRunnable`` that runs
-the job on a pool thread. The job only ever talks to its ``WorkerControl``
-(report progress, ask whether to stop); results, errors and progress reach the
-main thread through queued signals, so no widget is touched from a worker.
-Each job opens its own database session from the profile it was given.
+``AppContext.run`` wraps a job in a ``Task`` (a QObject on the main thread with the
+signals views connect to) and hands the job to a ``TaskRunner``, which runs it on a
+pool thread. The job only ever talks to its ``WorkerControl`` (report progress, ask
+whether to stop); results, errors and progress come back through the runner's queued
+signals, so no widget — and no Task — is touched from a pool thread. Each job opens
+its own database session from the profile it was given.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -41,13 +43,15 @@ class Cancelled(CallexaError):
 class WorkerControl:
     """The job's side of a task: report progress and notice a cancel request."""
 
-    def __init__(self, task: Task) -> None:
-        self._task = task
+    def __init__(self, task_id: int, runner: TaskRunner, cancel_event: threading.Event) -> None:
+        self._task_id = task_id
+        self._runner = runner
+        self._cancel_event = cancel_event
         self._last_report = 0.0
 
     @property
     def cancelled(self) -> bool:
-        return self._task._cancel_event.is_set()
+        return self._cancel_event.is_set()
 
     def should_cancel(self) -> bool:
         """For core functions that take ``should_cancel``."""
@@ -58,7 +62,7 @@ class WorkerControl:
         now = time.monotonic()
         if force or now - self._last_report >= PROGRESS_INTERVAL_SECONDS:
             self._last_report = now
-            self._task._progress_from_worker.emit(value)
+            self._runner._progress_from_worker.emit(self._task_id, value)
 
     def check_cancelled(self) -> None:
         """Raise ``Cancelled`` if the operator asked to stop."""
@@ -70,10 +74,11 @@ Job = Callable[[WorkerControl], Any]
 
 
 class Task(QObject):
-    """One job run in a pool thread. Connect to the signals, then call ``start``.
+    """One job run in a pool thread (started by a ``TaskRunner``; see ``AppContext.run``).
 
     ``succeeded(result)`` or ``failed(TaskError)`` is emitted exactly once, then
-    ``finished()``. ``progress(value)`` carries whatever the job reports.
+    ``finished()``. ``progress(value)`` carries whatever the job reports. A Task is
+    only ever touched on the main thread: pool threads never hold it.
     """
 
     progress = Signal(object)
@@ -81,29 +86,15 @@ class Task(QObject):
     failed = Signal(object)
     finished = Signal()
 
-    # Emitted from the pool thread; relayed on the main thread by the slots below.
-    _progress_from_worker = Signal(object)
-    _result_from_worker = Signal(object)
-    _error_from_worker = Signal(object)
-
     def __init__(self, job: Job, *, description: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.description = description
-        self._job = job
+        self.job: Job | None = job
         self._cancel_event = threading.Event()
         self.running = False
         self.done = False
         self.result: Any = None
         self.error: TaskError | None = None
-        self._progress_from_worker.connect(self._deliver_progress)
-        self._result_from_worker.connect(self._deliver_result)
-        self._error_from_worker.connect(self._deliver_error)
-        self._runnable = _Runnable(self)
-
-    def start(self, pool: QThreadPool) -> Task:
-        self.running = True
-        pool.start(self._runnable)
-        return self
 
     def cancel(self) -> None:
         """Ask the job to stop at its next check; it reports back as usual."""
@@ -113,37 +104,16 @@ class Task(QObject):
     def cancel_requested(self) -> bool:
         return self._cancel_event.is_set()
 
-    def _run_job(self) -> None:
-        control = WorkerControl(self)
-        try:
-            result = self._job(control)
-        except CallexaError as error:
-            self._error_from_worker.emit(TaskError(str(error), _details(error)))
-        except Exception as error:  # the operator gets a sentence; the log keeps the traceback
-            log.exception("unexpected error while %s", self.description)
-            self._error_from_worker.emit(
-                TaskError(
-                    f"Something went wrong while {self.description}; nothing was lost, "
-                    "and the details are in the log file.",
-                    _details(error),
-                )
-            )
-        else:
-            self._result_from_worker.emit(result)
-
-    @Slot(object)
     def _deliver_progress(self, value: Any) -> None:
         if not self.done:
             self.progress.emit(value)
 
-    @Slot(object)
     def _deliver_result(self, result: Any) -> None:
         self.result = result
         self._finish()
         self.succeeded.emit(result)
         self.finished.emit()
 
-    @Slot(object)
     def _deliver_error(self, error: TaskError) -> None:
         self.error = error
         self._finish()
@@ -155,15 +125,102 @@ class Task(QObject):
         self.done = True
 
 
+class TaskRunner(QObject):
+    """Starts tasks on thread pools and brings their messages back to the main thread.
+
+    Pool threads only see the job, a cancel flag and this long-lived runner (never the
+    Task), so a Task is created, used and freed on the main thread alone.
+    """
+
+    # Emitted from pool threads with the task's number; handled on the main thread.
+    _progress_from_worker = Signal(int, object)
+    _result_from_worker = Signal(int, object)
+    _error_from_worker = Signal(int, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._numbers = itertools.count(1)
+        self._running: dict[int, Task] = {}
+        self._progress_from_worker.connect(self._on_progress)
+        self._result_from_worker.connect(self._on_result)
+        self._error_from_worker.connect(self._on_error)
+
+    def start(self, task: Task, pool: QThreadPool) -> Task:
+        """Run ``task``'s job on ``pool``; the task is kept here until it reported back."""
+        job = task.job
+        if job is None:
+            raise RuntimeError(f"the task {task.description!r} was started already")
+        task.job = None
+        number = next(self._numbers)
+        self._running[number] = task
+        task.running = True
+        pool.start(_Runnable(job, number, self, task._cancel_event, task.description))
+        return task
+
+    def running_tasks(self) -> list[Task]:
+        return list(self._running.values())
+
+    @Slot(int, object)
+    def _on_progress(self, number: int, value: Any) -> None:
+        task = self._running.get(number)
+        if task is not None:
+            task._deliver_progress(value)
+
+    @Slot(int, object)
+    def _on_result(self, number: int, result: Any) -> None:
+        task = self._running.pop(number, None)
+        if task is not None:
+            task._deliver_result(result)
+
+    @Slot(int, object)
+    def _on_error(self, number: int, error: TaskError) -> None:
+        task = self._running.pop(number, None)
+        if task is not None:
+            task._deliver_error(error)
+
+
 class _Runnable(QRunnable):
-    def __init__(self, task: Task) -> None:
+    """Runs one job on a pool thread; Qt deletes it when run() returns."""
+
+    def __init__(
+        self,
+        job: Job,
+        number: int,
+        runner: TaskRunner,
+        cancel_event: threading.Event,
+        description: str,
+    ) -> None:
         super().__init__()
-        # The Task keeps this runnable alive; Qt must not delete it under Python's feet.
-        self.setAutoDelete(False)
-        self._task = task
+        self.setAutoDelete(True)
+        self._job: Job | None = job
+        self._number = number
+        self._runner = runner
+        self._cancel_event = cancel_event
+        self._description = description
 
     def run(self) -> None:
-        self._task._run_job()
+        job, self._job = self._job, None
+        if job is None:
+            return
+        control = WorkerControl(self._number, self._runner, self._cancel_event)
+        try:
+            result = job(control)
+        except CallexaError as error:
+            self._runner._error_from_worker.emit(
+                self._number, TaskError(str(error), _details(error))
+            )
+        except Exception as error:  # the operator gets a sentence; the log keeps the traceback
+            log.exception("unexpected error while %s", self._description)
+            self._runner._error_from_worker.emit(
+                self._number,
+                TaskError(
+                    f"Something went wrong while {self._description}; nothing was lost, "
+                    "and the details are in the log file.",
+                    _details(error),
+                ),
+            )
+        else:
+            self._runner._result_from_worker.emit(self._number, result)
 
 
 def _details(error: BaseException) -> str:
