@@ -37,3 +37,7 @@ class ActionRefused(CallexaError):
 
 class ResourceMissing(CallexaError):
     """A file that ships with the program (icon, desktop entry) is missing from the installation."""
+
+
+class SyncRefused(CallexaError):
+    """A sync to Segment cannot run (no or malformed write key); the message says what to do."""

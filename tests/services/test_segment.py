@@ -1,0 +1,283 @@
+"""The Segment batch client against real HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from callexa_desktop.core.errors import SyncRefused
+from callexa_desktop.services.sandbox.segment import (
+    MAX_BATCH_BYTES as SEGMENT_BATCH_LIMIT,
+)
+from callexa_desktop.services.sandbox.segment import (
+    SegmentFake,
+    SegmentServer,
+)
+from callexa_desktop.services.segment import (
+    MAX_BATCH_MESSAGES,
+    OutgoingMessage,
+    RetryPolicy,
+    SegmentClient,
+    pack_batches,
+    retry_after_seconds,
+)
+from tests.services.fault_server import DROP, STALL, FakeTime, FaultServer, Status
+
+
+def message(n: int, padding: int = 0) -> OutgoingMessage:
+    body = {
+        "type": "identify",
+        "userId": f"user-{n}",
+        "traits": {
+            "NPS_rating": n % 11,
+            "NPS_comment": "x" * padding,
+            "NPS_date": "2026-11-01T08:00:00Z",
+        },
+        "messageId": f"m-{n:05d}",
+    }
+    return OutgoingMessage(f"m-{n:05d}", json.dumps(body, separators=(",", ":")).encode())
+
+
+@pytest.fixture
+def write_key() -> str:
+    return secrets.token_hex(16)
+
+
+@pytest.fixture
+def segment(write_key: str) -> Iterator[SegmentServer]:
+    with SegmentServer(SegmentFake(write_key)) as server:
+        yield server
+
+
+def client_for(
+    endpoint: str, write_key: str, clock: FakeTime | None = None, **options: object
+) -> SegmentClient:
+    clock = clock or FakeTime()
+    return SegmentClient(
+        endpoint,
+        write_key,
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+        jitter=lambda: 0.5,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_every_message_arrives_once_with_basic_auth_and_gzip(
+    segment: SegmentServer, write_key: str
+) -> None:
+    acknowledged: list[str] = []
+    with client_for(segment.endpoint, write_key) as client:
+        report = client.deliver(
+            [message(n) for n in range(10)], on_acknowledged=acknowledged.extend
+        )
+    assert report.delivered == 10
+    assert report.undelivered == []
+    assert acknowledged == [f"m-{n:05d}" for n in range(10)]
+    assert [m["messageId"] for m in segment.fake.messages] == acknowledged
+    assert all(r.gzipped for r in segment.fake.request_log)
+
+
+def test_a_wrong_write_key_stops_the_run_and_nothing_counts_as_delivered(
+    segment: SegmentServer,
+) -> None:
+    acknowledged: list[str] = []
+    other_key = secrets.token_hex(16)
+    with client_for(segment.endpoint, other_key) as client:
+        report = client.deliver(
+            [message(n) for n in range(3000)], on_acknowledged=acknowledged.extend
+        )
+    assert "refused the write key" in report.stopped
+    assert other_key not in report.stopped
+    assert acknowledged == []
+    assert len(report.undelivered) == 3000
+    assert segment.fake.requests == 1  # the run stopped at the first refusal
+
+
+def test_batches_never_exceed_2500_messages(segment: SegmentServer, write_key: str) -> None:
+    with client_for(segment.endpoint, write_key) as client:
+        report = client.deliver([message(n) for n in range(6000)], on_acknowledged=lambda _: None)
+    assert report.delivered == 6000
+    counts = [r.message_count for r in segment.fake.request_log]
+    assert counts == [2500, 2500, 1000]
+
+
+def test_batches_of_large_messages_stay_within_500_kb(
+    segment: SegmentServer, write_key: str
+) -> None:
+    messages = [message(n, padding=30_000) for n in range(60)]
+    with client_for(segment.endpoint, write_key) as client:
+        report = client.deliver(messages, on_acknowledged=lambda _: None)
+    assert report.delivered == 60
+    sizes = [r.body_bytes for r in segment.fake.request_log]
+    assert all(size <= SEGMENT_BATCH_LIMIT for size in sizes)
+    assert max(sizes) > SEGMENT_BATCH_LIMIT * 0.9  # packed full, not one message per request
+    assert len(segment.fake.messages) == 60
+
+
+def test_packing_keeps_order_and_respects_both_limits() -> None:
+    messages = [message(n, padding=(n * 7919) % 20_000) for n in range(3000)]
+    batches = list(pack_batches(messages))
+    assert [m for batch in batches for m in batch] == messages
+    for batch in batches:
+        assert len(batch) <= MAX_BATCH_MESSAGES
+        body = (
+            b'{"batch":['
+            + b",".join(m.body for m in batch)
+            + b'],"sentAt":"2026-11-30T12:00:00.000Z"}'
+        )
+        assert len(body) <= SEGMENT_BATCH_LIMIT
+
+
+def test_a_refused_message_is_isolated_by_splitting_and_the_rest_delivered(
+    segment: SegmentServer, write_key: str
+) -> None:
+    segment.fake.reject_messages(lambda m: m.get("messageId") == "m-00777")
+    acknowledged: list[str] = []
+    with client_for(segment.endpoint, write_key) as client:
+        report = client.deliver(
+            [message(n) for n in range(2000)], on_acknowledged=acknowledged.extend
+        )
+    assert [mid for mid, _ in report.rejected] == ["m-00777"]
+    assert "HTTP 400" in report.rejected[0][1]
+    assert sorted(acknowledged) == sorted(f"m-{n:05d}" for n in range(2000) if n != 777)
+    assert segment.fake.message_id_counts().most_common(1)[0][1] == 1
+    assert report.undelivered == []
+    assert not report.stopped
+    assert segment.fake.requests <= 2 * 11 + 1  # about two requests per halving
+
+
+def test_transient_failures_are_retried_with_the_same_message_ids(write_key: str) -> None:
+    script = [Status(503), Status(429, {"Retry-After": "7"}), DROP, Status(502)]
+    clock = FakeTime()
+    with FaultServer(script, write_key) as server:
+        with client_for(server.endpoint, write_key, clock) as client:
+            report = client.deliver([message(n) for n in range(50)], on_acknowledged=lambda _: None)
+        attempts = server.attempts
+        delivered = server.fake.message_id_counts()
+    assert report.delivered == 50
+    assert len(attempts) == 5
+    assert all(ids == attempts[0] for ids in attempts)  # identical messageIds on every retry
+    assert set(delivered.values()) == {1}
+    assert 7 in clock.sleeps  # Retry-After honoured
+    assert report.retries == 4
+
+
+def test_a_slow_reply_times_out_and_is_retried(write_key: str) -> None:
+    with FaultServer([STALL], write_key) as server:
+        with client_for(server.endpoint, write_key, timeout=0.3) as client:
+            report = client.deliver([message(n) for n in range(5)], on_acknowledged=lambda _: None)
+        assert server.request_arrived.is_set()
+        assert report.delivered == 5
+        assert server.steps_taken == [STALL, "pass"]
+        assert server.attempts[0] == server.attempts[1]
+
+
+def test_a_failure_that_persists_is_retried_for_a_minute_and_five_attempts_then_left(
+    segment: SegmentServer, write_key: str
+) -> None:
+    segment.fake.fail_next(10_000, 503)
+    clock = FakeTime()
+    acknowledged: list[str] = []
+    with client_for(segment.endpoint, write_key, clock) as client:
+        report = client.deliver(
+            [message(n) for n in range(3000)], on_acknowledged=acknowledged.extend
+        )
+    assert acknowledged == []
+    assert len(report.undelivered) == 3000
+    assert "next sync" in report.stopped
+    assert report.requests >= 5
+    assert sum(clock.sleeps) >= 60
+    assert max(clock.sleeps) <= RetryPolicy().max_delay
+    assert clock.sleeps[:4] == [0.375, 0.75, 1.5, 3.0]  # exponential, with (fixed) jitter
+    assert segment.fake.requests == report.requests  # the second batch was never tried
+
+
+def test_jitter_spreads_the_backoff_between_half_and_all_of_the_step() -> None:
+    policy = RetryPolicy()
+    assert policy.backoff(3, 0.0) == 1.0
+    assert policy.backoff(3, 0.999) == pytest.approx(2.0, rel=1e-3)
+    assert policy.backoff(30, 0.999) <= policy.max_delay
+
+
+def test_a_retry_after_beyond_five_minutes_leaves_the_rest_for_the_next_run(
+    segment: SegmentServer, write_key: str
+) -> None:
+    segment.fake.fail_next(1, 429, retry_after="3600")
+    clock = FakeTime()
+    with client_for(segment.endpoint, write_key, clock) as client:
+        report = client.deliver([message(1)], on_acknowledged=lambda _: None)
+    assert "wait 3600 seconds" in report.stopped
+    assert report.undelivered == ["m-00001"]
+    assert clock.sleeps == []
+
+
+def test_cancelling_between_batches_leaves_the_rest_undelivered(
+    segment: SegmentServer, write_key: str
+) -> None:
+    acknowledged: list[str] = []
+    with client_for(segment.endpoint, write_key) as client:
+        report = client.deliver(
+            [message(n) for n in range(6000)],
+            on_acknowledged=acknowledged.extend,
+            should_cancel=lambda: bool(acknowledged),
+        )
+    assert report.cancelled
+    assert len(acknowledged) == 2500
+    assert len(report.undelivered) == 3500
+
+
+def test_a_wrong_endpoint_stops_with_a_sentence(write_key: str) -> None:
+    with (
+        FaultServer([Status(404)], write_key) as server,
+        client_for(server.endpoint, write_key) as client,
+    ):
+        report = client.deliver([message(1)], on_acknowledged=lambda _: None)
+    assert "HTTP 404" in report.stopped
+    assert "Segment endpoint" in report.stopped
+
+
+def test_a_write_key_with_spaces_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(SyncRefused, match="keys set segment"):
+        SegmentClient("http://127.0.0.1:9", "not a key")
+
+
+def test_the_authorization_header_is_the_key_as_user_with_empty_password(write_key: str) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        assert request.headers["Content-Encoding"] == "gzip"
+        assert json.loads(gzip.decompress(request.content))["batch"][0]["messageId"] == "m-00001"
+        return httpx.Response(200, json={"success": True})
+
+    client = SegmentClient(
+        "https://api.segment.io", write_key, transport=httpx.MockTransport(handler)
+    )
+    with client:
+        client.deliver([message(1)], on_acknowledged=lambda _: None)
+    assert seen == ["Basic " + base64.b64encode(f"{write_key}:".encode()).decode()]
+    assert write_key not in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("7", 7.0),
+        ("0", 0.0),
+        ("-3", 0.0),
+        ("soon", None),
+        (None, None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date(
+    header: str | None, seconds: float | None
+) -> None:
+    assert retry_after_seconds(header) == seconds
