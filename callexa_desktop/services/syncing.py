@@ -1,0 +1,259 @@
+"""The sync run: push every customer's latest rating to Segment as identify traits.
+
+A run refreshes the outbox from the responses, encodes the pending identifies, and hands
+them to ``SegmentClient``; each acknowledged batch is committed as delivered straight away,
+so a run killed at any point loses nothing and the next run sends only what was not
+acknowledged — with the same messageIds. It is recorded as a "sync" Activity run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from callexa_desktop.core.activity import RunKind, RunStatus, finish_run, start_run
+from callexa_desktop.core.errors import SyncRefused
+from callexa_desktop.core.profile import Profile
+from callexa_desktop.core.sync_outbox import (
+    OutboxEntry,
+    encode_identify,
+    mark_delivered,
+    mark_rejected,
+    note_failed_attempt,
+    pending_entries,
+    refresh_outbox,
+)
+from callexa_desktop.services.segment import OutgoingMessage, RetryPolicy, SegmentClient
+
+log = logging.getLogger(__name__)
+
+TOO_LARGE = "the identify would be over Segment's 32 KB limit even without the comment"
+
+
+@dataclass
+class SyncSummary:
+    """What a sync did (or, for a dry run, would do)."""
+
+    run_id: int | None = None
+    dry_run: bool = False
+    endpoint: str = ""
+    to_send: int = 0  # syncable identifies pending at the start
+    delivered: int = 0
+    failed: int = 0  # refused by Segment (or too large); retried only after a newer response
+    pending: int = 0  # syncable, still undelivered after the run: the next run sends them
+    not_syncable: list[str] = field(default_factory=list)  # emails without userId/anonymousId
+    rejected: list[dict[str, str]] = field(default_factory=list)  # email, message_id, reason
+    comments_truncated: int = 0
+    requests: int = 0
+    retries: int = 0
+    stopped: str = ""  # a sentence when the run stopped early (bad key, Segment unreachable)
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the run did its job (refused messages are reported, not a failure)."""
+        return not self.stopped
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form (``sync --json`` and the Activity history)."""
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "endpoint": self.endpoint,
+            "to_send": self.to_send,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "pending": self.pending,
+            "not_syncable": list(self.not_syncable),
+            "rejected": list(self.rejected),
+            "comments_truncated": self.comments_truncated,
+            "requests": self.requests,
+            "retries": self.retries,
+            "stopped": self.stopped,
+            "cancelled": self.cancelled,
+        }
+
+    def sentence(self) -> str:
+        """One line for the operator."""
+        if self.dry_run:
+            text = f"Would send {self.to_send} rating{_s(self.to_send)} to Segment"
+        else:
+            text = f"Delivered {self.delivered} of {self.to_send} rating{_s(self.to_send)}"
+        extras = []
+        if self.failed:
+            extras.append(f"{self.failed} refused by Segment")
+        if self.pending and not self.dry_run:
+            extras.append(f"{self.pending} left for the next sync")
+        if self.not_syncable:
+            count = len(self.not_syncable)
+            extras.append(f"{count} customer{_s(count)} without userId or anonymousId")
+        text += f" ({'; '.join(extras)})." if extras else "."
+        if self.cancelled:
+            text += " The sync was cancelled."
+        if self.stopped:
+            text += " " + self.stopped
+        return text
+
+
+def sync_ratings(
+    profile: Profile,
+    write_key: str,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout: float = 15.0,
+    retry: RetryPolicy | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> SyncSummary:
+    """Deliver every customer's latest undelivered rating to the ``segment_endpoint`` setting.
+
+    ``progress(delivered, to_send)`` is called after each acknowledged batch. A dry run
+    changes nothing and sends nothing, and needs no key. Raises SyncRefused when
+    ``write_key`` is empty or malformed; every other problem ends up in the summary
+    (``stopped``), and the Activity run is marked failed.
+    """
+    endpoint = profile.settings().segment_endpoint
+    if dry_run:
+        return _dry_run(profile, endpoint)
+    if not write_key:
+        raise SyncRefused(
+            "No Segment write key is set; store it with `callexa-desktop keys set segment` "
+            "(it is read from standard input) or set SEGMENT_WRITE_KEY."
+        )
+    client = SegmentClient(
+        endpoint,
+        write_key,
+        transport=transport,
+        timeout=timeout,
+        retry=retry,
+        sleep=sleep,
+        monotonic=monotonic,
+    )
+    run_id = start_run(profile.database, RunKind.SYNC, source=endpoint, clock=profile.clock)
+    summary = SyncSummary(run_id=run_id, endpoint=endpoint)
+    try:
+        with client:
+            _sync(profile, client, summary, progress, should_cancel)
+    except BaseException:
+        finish_run(
+            profile.database,
+            run_id,
+            status=RunStatus.FAILED,
+            summary=_counts(summary),
+            message="The sync stopped part-way; acknowledged ratings were kept as delivered.",
+            clock=profile.clock,
+        )
+        raise
+    status = RunStatus.OK
+    if summary.stopped:
+        status = RunStatus.FAILED
+    elif summary.cancelled:
+        status = RunStatus.CANCELLED
+    finish_run(
+        profile.database,
+        run_id,
+        status=status,
+        summary=_counts(summary),
+        message=summary.sentence(),
+        clock=profile.clock,
+    )
+    return summary
+
+
+def _sync(
+    profile: Profile,
+    client: SegmentClient,
+    summary: SyncSummary,
+    progress: Callable[[int, int], None] | None,
+    should_cancel: Callable[[], bool] | None,
+) -> None:
+    with profile.database.session() as session:
+        messages, customers = _prepare(session, summary, profile.clock())
+    if progress is not None:
+        progress(0, summary.to_send)
+
+    def acknowledged(message_ids: list[str]) -> None:
+        # Committed before the next request: a crash after this never resends these.
+        with profile.database.session() as session:
+            pairs = [(customers[m].customer_id, m) for m in message_ids]
+            mark_delivered(session, pairs, profile.clock())
+        summary.delivered += len(message_ids)
+        if progress is not None:
+            progress(summary.delivered, summary.to_send)
+
+    report = client.deliver(messages, on_acknowledged=acknowledged, should_cancel=should_cancel)
+    summary.requests, summary.retries = report.requests, report.retries
+    summary.stopped, summary.cancelled = report.stopped, report.cancelled
+    with profile.database.session() as session:
+        for message_id, reason in report.rejected:
+            mark_rejected(session, message_id, reason)
+            summary.rejected.append(
+                {"email": customers[message_id].email, "message_id": message_id, "reason": reason}
+            )
+        if report.undelivered and report.last_error:
+            note_failed_attempt(session, report.undelivered, report.last_error)
+    summary.failed = len(summary.rejected)
+    summary.pending = len(report.undelivered)
+
+
+def _prepare(
+    session: Session, summary: SyncSummary, now: datetime
+) -> tuple[list[OutgoingMessage], dict[str, OutboxEntry]]:
+    """Refresh the outbox and encode every pending syncable identify; note the not syncable
+    and the too large. The caller commits (or, for a dry run, rolls back)."""
+    messages: list[OutgoingMessage] = []
+    customers: dict[str, OutboxEntry] = {}
+    too_large: list[OutboxEntry] = []
+    refresh_outbox(session, now)  # a safety net: recording responses keeps it current
+    for entry in pending_entries(session):
+        if not entry.syncable:
+            summary.not_syncable.append(entry.email)
+            continue
+        encoded = encode_identify(entry)
+        if encoded is None:
+            too_large.append(entry)
+            continue
+        summary.comments_truncated += encoded.comment_truncated
+        messages.append(OutgoingMessage(entry.message_id, encoded.body))
+        customers[entry.message_id] = entry
+    for entry in too_large:
+        mark_rejected(session, entry.message_id, TOO_LARGE)
+        summary.rejected.append(
+            {"email": entry.email, "message_id": entry.message_id, "reason": TOO_LARGE}
+        )
+    summary.to_send = len(messages)
+    return messages, customers
+
+
+def _dry_run(profile: Profile, endpoint: str) -> SyncSummary:
+    summary = SyncSummary(dry_run=True, endpoint=endpoint)
+    # Work on a session that is rolled back: a dry run leaves the database as it was.
+    with Session(profile.database.engine) as session:
+        try:
+            messages, _ = _prepare(session, summary, profile.clock())
+            summary.pending = len(messages)
+            summary.failed = len(summary.rejected)
+        finally:
+            session.rollback()
+    return summary
+
+
+def _counts(summary: SyncSummary) -> dict[str, Any]:
+    data = summary.as_dict()
+    data["not_syncable"] = len(summary.not_syncable)
+    data["rejected"] = len(summary.rejected)
+    return data
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
