@@ -19,9 +19,11 @@ from callexa_desktop.cli import (
     import_cmd,
     keys_cmd,
     queue_cmd,
+    responses_cmd,
     sandbox_cmd,
     send_cmd,
     settings_cmd,
+    sync_cmd,
 )
 from callexa_desktop.core.errors import CallexaError
 from callexa_desktop.core.logs import setup_logging
@@ -40,6 +42,8 @@ COMMAND_MODULES = [
     gui_cmd,
     queue_cmd,
     customers_cmd,
+    responses_cmd,
+    sync_cmd,
 ]
 
 

@@ -128,9 +128,11 @@ class ResponseSummary:
         if self.rejected:
             extras.append(f"{self.rejected} rejected")
         if self.customers_created:
-            extras.append(f"{self.customers_created} new customers")
+            count = self.customers_created
+            extras.append(f"{count} new customer{'s' if count != 1 else ''}")
         if self.refused_files:
-            extras.append(f"{len(self.refused_files)} files could not be read")
+            count = len(self.refused_files)
+            extras.append(f"{count} file{'s' if count != 1 else ''} could not be read")
         return text + (f" ({', '.join(extras)})." if extras else ".")
 
 

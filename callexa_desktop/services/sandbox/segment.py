@@ -64,10 +64,12 @@ class SegmentFake:
         self.messages: list[dict[str, Any]] = []
         self.requests = 0
         self.request_log: list[RequestRecord] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: wait_until conditions may read counts
         self._failures: list[_PlannedFailure] = []
         self._reject: Callable[[Mapping[str, Any]], bool] | None = None
         self._stall_count = 0
+        self._stall_after = 0
+        self._changed = threading.Condition(self._lock)
         self.request_arrived = threading.Event()
         self._release = threading.Event()
 
@@ -83,9 +85,13 @@ class SegmentFake:
         with self._lock:
             self._reject = predicate
 
-    def stall_requests(self, count: int = 1) -> None:
-        """Hold the next ``count`` requests until ``release()``; ``request_arrived`` is set then."""
+    def stall_requests(self, count: int = 1, *, after: int = 0) -> None:
+        """Let ``after`` requests through, then hold the next ``count`` until ``release()``.
+
+        ``request_arrived`` is set when a request is being held.
+        """
         with self._lock:
+            self._stall_after = after
             self._stall_count = count
             self.request_arrived.clear()
             self._release.clear()
@@ -95,6 +101,11 @@ class SegmentFake:
         self._release.set()
 
     # -- what arrived --------------------------------------------------------------------
+
+    def wait_until(self, condition: Callable[[SegmentFake], bool], timeout: float = 30) -> bool:
+        """Block until ``condition(self)`` holds after some request (or ``timeout``); its value."""
+        with self._changed:
+            return self._changed.wait_for(lambda: condition(self), timeout=timeout)
 
     def message_id_counts(self) -> Counter[str]:
         """How many times each messageId was accepted (more than once means a retry)."""
@@ -121,9 +132,11 @@ class SegmentFake:
         """Answer one HTTP request as Segment would: ``(status, headers, body)``."""
         with self._lock:
             self.requests += 1
-            stall = self._stall_count > 0
+            stall = self._stall_count > 0 and self._stall_after == 0
             if stall:
                 self._stall_count -= 1
+            elif self._stall_count > 0:
+                self._stall_after -= 1
         if stall:
             self.request_arrived.set()
             # Bounded so a forgotten release cannot hang a test run forever.
@@ -137,6 +150,7 @@ class SegmentFake:
             self.request_log.append(
                 RequestRecord(path, status, size, gzipped, len(accepted) if status == 200 else 0)
             )
+            self._changed.notify_all()
         return status, reply_headers, reply_body
 
     def _answer(
@@ -306,12 +320,16 @@ def _handler_for(fake: SegmentFake) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             status, headers, reply = fake.handle(method, self.path, dict(self.headers), body)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+            except ConnectionError:
+                # The client went away (killed mid-request); what it sent still counts.
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # quiet: tests and benchmarks read the fake's own records
