@@ -44,6 +44,7 @@ from callexa_desktop.core.import_storage import (
 )
 from callexa_desktop.core.models import Rejection
 from callexa_desktop.core.profile import Profile
+from callexa_desktop.core.reading import read_identify_file
 from callexa_desktop.core.records import IdentifyRecord, ReadItem, ReadNotice, RecordRejected
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,6 @@ def import_files(
     A file that cannot be read at all is listed in ``refused_files`` and the
     others still import. Returns the summary; the run is in the Activity history.
     """
-    from callexa_desktop.core.reading import read_identify_file
-
     files = [Path(p) for p in paths]
     job = _ImportJob(
         profile,
