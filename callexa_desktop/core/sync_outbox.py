@@ -192,6 +192,7 @@ def pending_entries(session: Session) -> Iterator[OutboxEntry]:
         .join(Response, col(Response.id) == outbox.c.response_id)
         .where(outbox.c.status == OutboxStatus.PENDING)
         .order_by(outbox.c.customer_id)
+        .execution_options(yield_per=2000)
     )
     for row in session.execute(query):
         yield OutboxEntry(*row)

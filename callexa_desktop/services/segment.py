@@ -20,8 +20,10 @@ import base64
 import gzip
 import json
 import logging
+import queue
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -162,26 +164,52 @@ class SegmentClient:
         """Send every message, batch by batch; returns what was delivered, refused and left.
 
         ``on_acknowledged(message_ids)`` runs after each 2xx, before the next request, so
-        the caller can record the delivery at once.
+        the caller can record the delivery at once; it (and ``should_cancel``) is called
+        from a sender thread, one call at a time.
         """
         report = DeliveryReport()
         settled: set[str] = set()  # delivered or refused: nothing left to do for these
         seen: list[str] = []
+        stop = threading.Event()
+        failure: list[BaseException] = []
+        # Packing (and whatever produces ``messages``) runs here while a sender thread waits
+        # for Segment, so reading and encoding overlap with the network.
+        handoff: queue.Queue[tuple[list[OutgoingMessage], bytes] | None] = queue.Queue(maxsize=2)
 
         def acknowledged(message_ids: list[str]) -> None:
             settled.update(message_ids)
             on_acknowledged(message_ids)
 
-        going = True
-        for batch in pack_batches(messages):
-            seen.extend(m.message_id for m in batch)
-            if not going:
-                continue  # still collect ids: they are left for the next run
-            if should_cancel is not None and should_cancel():
-                report.cancelled = True
-                going = False
-                continue
-            going = self._deliver_batch(batch, report, acknowledged)
+        def send_batches() -> None:
+            while (item := handoff.get()) is not None:
+                if stop.is_set():
+                    continue  # drain: the rest waits for the next run
+                batch, body = item
+                try:
+                    if should_cancel is not None and should_cancel():
+                        report.cancelled = True
+                        stop.set()
+                    elif not self._deliver_batch(batch, report, acknowledged, body):
+                        stop.set()
+                except BaseException as error:  # handed to the caller's thread below
+                    failure.append(error)
+                    stop.set()
+
+        sender = threading.Thread(target=send_batches, name="segment-sender", daemon=True)
+        sender.start()
+        try:
+            for batch in pack_batches(messages):
+                seen.extend(m.message_id for m in batch)
+                if not stop.is_set():
+                    handoff.put((batch, encode_batch(batch)))
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            handoff.put(None)
+            sender.join()
+        if failure:
+            raise failure[0]
         settled.update(message_id for message_id, _ in report.rejected)
         report.undelivered = [m for m in seen if m not in settled]
         return report
@@ -191,9 +219,10 @@ class SegmentClient:
         batch: Sequence[OutgoingMessage],
         report: DeliveryReport,
         on_acknowledged: Callable[[list[str]], None],
+        body: bytes | None = None,
     ) -> bool:
         """Deliver one batch, bisecting on 400; False when the run must stop."""
-        outcome, detail = self._post(batch, report)
+        outcome, detail = self._post(batch, report, body)
         if outcome == _Outcome.OK:
             report.delivered += len(batch)
             on_acknowledged([m.message_id for m in batch])
@@ -210,15 +239,22 @@ class SegmentClient:
             batch[middle:], report, on_acknowledged
         )
 
-    def _post(self, batch: Sequence[OutgoingMessage], report: DeliveryReport) -> tuple[str, str]:
-        """One batch, retried while the failure is transient. Returns (outcome, sentence)."""
+    def _post(
+        self, batch: Sequence[OutgoingMessage], report: DeliveryReport, body: bytes | None = None
+    ) -> tuple[str, str]:
+        """One batch, retried while the failure is transient. Returns (outcome, sentence).
+
+        ``body`` is the batch already encoded for the first attempt; retries re-encode it
+        with a fresh sentAt (the messages, and so their messageIds, stay the same bytes).
+        """
         started = self._monotonic()
         slept = 0.0
         attempt = 0
         while True:
             attempt += 1
             report.requests += 1
-            body = encode_batch(batch)
+            if body is None or attempt > 1:
+                body = encode_batch(batch)
             wait_hint: float | None = None
             try:
                 reply = self._http.post(self._url, content=body)

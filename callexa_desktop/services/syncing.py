@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -27,6 +26,7 @@ from callexa_desktop.core.sync_outbox import (
     mark_delivered,
     mark_rejected,
     note_failed_attempt,
+    outbox_counts,
     pending_entries,
     refresh_outbox,
 )
@@ -178,70 +178,84 @@ def _sync(
     should_cancel: Callable[[], bool] | None,
 ) -> None:
     with profile.database.session() as session:
-        messages, customers = _prepare(session, summary, profile.clock())
-    if progress is not None:
-        progress(0, summary.to_send)
+        refresh_outbox(session, profile.clock())  # a safety net: recording keeps it current
+    plan = _Plan(summary)
 
     def acknowledged(message_ids: list[str]) -> None:
         # Committed before the next request: a crash after this never resends these.
         with profile.database.session() as session:
-            pairs = [(customers[m].customer_id, m) for m in message_ids]
+            pairs = [(plan.entries[m].customer_id, m) for m in message_ids]
             mark_delivered(session, pairs, profile.clock())
         summary.delivered += len(message_ids)
         if progress is not None:
             progress(summary.delivered, summary.to_send)
 
-    report = client.deliver(messages, on_acknowledged=acknowledged, should_cancel=should_cancel)
+    # Rows are read and encoded while batches already travel (WAL lets this reader and the
+    # sender's commits work side by side).
+    with profile.database.session() as reading:
+        counts = outbox_counts(reading)
+        summary.to_send = counts.pending - counts.not_syncable
+        if progress is not None:
+            progress(0, summary.to_send)
+        report = client.deliver(
+            plan.messages(pending_entries(reading)),
+            on_acknowledged=acknowledged,
+            should_cancel=should_cancel,
+        )
     summary.requests, summary.retries = report.requests, report.retries
     summary.stopped, summary.cancelled = report.stopped, report.cancelled
     with profile.database.session() as session:
+        plan.record_too_large(session)
         for message_id, reason in report.rejected:
             mark_rejected(session, message_id, reason)
-            summary.rejected.append(
-                {"email": customers[message_id].email, "message_id": message_id, "reason": reason}
-            )
+            email = plan.entries[message_id].email
+            summary.rejected.append({"email": email, "message_id": message_id, "reason": reason})
         if report.undelivered and report.last_error:
             note_failed_attempt(session, report.undelivered, report.last_error)
+    summary.to_send -= len(plan.too_large)
     summary.failed = len(summary.rejected)
     summary.pending = len(report.undelivered)
 
 
-def _prepare(
-    session: Session, summary: SyncSummary, now: datetime
-) -> tuple[list[OutgoingMessage], dict[str, OutboxEntry]]:
-    """Refresh the outbox and encode every pending syncable identify; note the not syncable
-    and the too large. The caller commits (or, for a dry run, rolls back)."""
-    messages: list[OutgoingMessage] = []
-    customers: dict[str, OutboxEntry] = {}
-    too_large: list[OutboxEntry] = []
-    refresh_outbox(session, now)  # a safety net: recording responses keeps it current
-    for entry in pending_entries(session):
-        if not entry.syncable:
-            summary.not_syncable.append(entry.email)
-            continue
-        encoded = encode_identify(entry)
-        if encoded is None:
-            too_large.append(entry)
-            continue
-        summary.comments_truncated += encoded.comment_truncated
-        messages.append(OutgoingMessage(entry.message_id, encoded.body))
-        customers[entry.message_id] = entry
-    for entry in too_large:
-        mark_rejected(session, entry.message_id, TOO_LARGE)
-        summary.rejected.append(
-            {"email": entry.email, "message_id": entry.message_id, "reason": TOO_LARGE}
-        )
-    summary.to_send = len(messages)
-    return messages, customers
+class _Plan:
+    """Turns pending outbox entries into wire messages, noting what cannot be sent."""
+
+    def __init__(self, summary: SyncSummary) -> None:
+        self.summary = summary
+        self.entries: dict[str, OutboxEntry] = {}  # by messageId, for the acknowledgements
+        self.too_large: list[OutboxEntry] = []
+
+    def messages(self, entries: Iterable[OutboxEntry]) -> Iterator[OutgoingMessage]:
+        for entry in entries:
+            if not entry.syncable:
+                self.summary.not_syncable.append(entry.email)
+                continue
+            encoded = encode_identify(entry)
+            if encoded is None:
+                self.too_large.append(entry)
+                continue
+            self.summary.comments_truncated += encoded.comment_truncated
+            self.entries[entry.message_id] = entry
+            yield OutgoingMessage(entry.message_id, encoded.body)
+
+    def record_too_large(self, session: Session) -> None:
+        for entry in self.too_large:
+            mark_rejected(session, entry.message_id, TOO_LARGE)
+            self.summary.rejected.append(
+                {"email": entry.email, "message_id": entry.message_id, "reason": TOO_LARGE}
+            )
 
 
 def _dry_run(profile: Profile, endpoint: str) -> SyncSummary:
     summary = SyncSummary(dry_run=True, endpoint=endpoint)
+    plan = _Plan(summary)
     # Work on a session that is rolled back: a dry run leaves the database as it was.
     with Session(profile.database.engine) as session:
         try:
-            messages, _ = _prepare(session, summary, profile.clock())
-            summary.pending = len(messages)
+            refresh_outbox(session, profile.clock())
+            summary.to_send = sum(1 for _ in plan.messages(pending_entries(session)))
+            plan.record_too_large(session)
+            summary.pending = summary.to_send
             summary.failed = len(summary.rejected)
         finally:
             session.rollback()
