@@ -8,12 +8,14 @@ around a ``MainWindow`` for a given profile and keychain; tests use it directly.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressBar
 
@@ -216,7 +218,8 @@ def run_window(data_dir: Path, *, demo: bool, argv: Sequence[str] | None = None)
     desktop.sync.start()
     desktop.offer_first_run()
     try:
-        return int(app.exec())
+        with _quit_on_termination_signals(app):
+            return int(app.exec())
     finally:
         desktop.close()
         if instance is not None:
@@ -260,6 +263,27 @@ def _connect_sync(desktop: Desktop) -> None:
     sync.notification.connect(notify)
     sync.sync_failed.connect(failed)
     sync.sync_finished.connect(finished)
+
+
+@contextmanager
+def _quit_on_termination_signals(app: QApplication) -> Iterator[None]:
+    """Ctrl-C or a polite kill ends the app through its normal exit (a demo is deleted)."""
+    previous = {}
+    for name in ("SIGINT", "SIGTERM"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, lambda _number, _frame: app.quit())
+    # Python runs signal handlers only between bytecodes; a light timer gives it the chance.
+    wake = QTimer()
+    wake.setInterval(300)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    try:
+        yield
+    finally:
+        wake.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _send_from_tray(window: MainWindow) -> None:

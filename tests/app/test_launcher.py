@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -127,18 +128,17 @@ def test_the_demo_profile_opens_with_demo_in_the_title_and_status_bar(
     qtbot: QtBot, clock: FakeClock
 ) -> None:
     demo = open_demo_profile(clock=clock)
+    desktop = assemble(demo.profile, demo.keychain, demo=demo, with_tray=False)
     try:
-        desktop = assemble(demo.profile, demo.keychain, demo=demo, with_tray=False)
-        qtbot.addWidget(desktop.window)
         desktop.window.show()
 
         assert "DEMO" in desktop.window.windowTitle()
         assert desktop.window.status_panel.demo_label.isVisible()
         assert "DEMO" in desktop.window.status_panel.demo_label.text()
-        desktop.sync.stop()
-        assert desktop.context.shutdown(10_000)
     finally:
-        demo.close()
+        desktop.close()  # closes the window (it saves its state) before deleting the demo
+
+    assert not demo.folder.exists()
 
 
 def test_a_second_launch_for_the_same_folder_raises_the_first_and_exits(
@@ -196,3 +196,24 @@ def test_a_blank_profile_opens_with_the_first_run_assistant(qtbot: QtBot, tmp_pa
     assert "FirstRunWizard" in seen
     assert "MainWindow" in seen
     assert (tmp_path / "profile" / "callexa.sqlite3").exists()
+
+
+def test_a_termination_signal_quits_cleanly_and_the_demo_is_deleted(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    folders: list[Path] = []
+    handler_before = signal.getsignal(signal.SIGTERM)
+
+    def terminate() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.isVisible():
+                folders.append(widget.context.profile.data_dir)
+        signal.raise_signal(signal.SIGTERM)
+
+    QTimer.singleShot(0, terminate)
+    status = run_window(tmp_path / "unused", demo=True)
+
+    assert status == 0
+    assert len(folders) == 1
+    assert not folders[0].exists()
+    assert signal.getsignal(signal.SIGTERM) is handler_before
