@@ -18,7 +18,7 @@ import unicodedata
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, column, func, insert, or_, select, table, update
@@ -351,12 +351,20 @@ def _identify_json(entry: OutboxEntry, comment: str) -> bytes:
         identity = '"userId":' + _json_text(entry.user_id)
     else:
         identity = '"anonymousId":' + _json_text(entry.anonymous_id or "")
-    when = iso_utc(entry.answered_at)
+    when = _iso(entry.answered_at)
     return (
         f'{{"type":"identify",{identity},"traits":{{"NPS_rating":{int(entry.rating)},'
         f'"NPS_comment":{_json_text(comment)},"NPS_date":"{when}"}},"timestamp":"{when}",'
         f'"messageId":{_json_text(entry.message_id)},"context":{_CONTEXT_JSON}}}'
     ).encode()
+
+
+def _iso(moment: datetime) -> str:
+    # iso_utc, minus its conversions for the common case of a UTC time read from the database.
+    if moment.tzinfo is UTC:
+        text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+        return text[:-6] + "Z"
+    return iso_utc(moment) or ""
 
 
 _json_text = json.encoder.encode_basestring

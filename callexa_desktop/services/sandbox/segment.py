@@ -185,15 +185,14 @@ class SegmentFake:
         if size > limit:
             return (*_error(400, "too_large", "Request is too large."), [], gzipped, size)
         try:
-            payload = json.loads(raw)
+            text = raw.decode()
+            messages, sizes = _read_messages(kind, text)
         except (UnicodeDecodeError, ValueError):
             return (*_error(400, "invalid_json", "Body is not valid JSON."), [], gzipped, size)
-        messages = _messages_of(kind, payload)
         if messages is None:
             return (*_error(400, "invalid_request", "No batch in body."), [], gzipped, size)
-        for message in messages:
-            if _serialised_size(message) > MAX_MESSAGE_BYTES:
-                return (*_error(400, "too_large", "A message is over 32KB."), [], gzipped, size)
+        if any(n > MAX_MESSAGE_BYTES for n in sizes):
+            return (*_error(400, "too_large", "A message is over 32KB."), [], gzipped, size)
         reject = self._reject
         if reject is not None and any(reject(message) for message in messages):
             return (*_error(400, "invalid_request", "A message was refused."), [], gzipped, size)
@@ -238,19 +237,82 @@ def _decompress(body: bytes) -> bytes:
     return raw
 
 
-def _messages_of(kind: str, payload: Any) -> list[dict[str, Any]] | None:
-    if not isinstance(payload, dict):
-        return None
+_DECODER = json.JSONDecoder()
+
+
+def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, list[int]]:
+    """The messages of a request and each one's size in bytes *as sent*; ValueError if not JSON.
+
+    A batch's elements are measured where they stand in the body, as Segment sees them,
+    rather than re-serialised.
+    """
     if kind != "batch":
-        return [{**payload, "type": payload.get("type", kind)}]
-    batch = payload.get("batch")
-    if not isinstance(batch, list) or not all(isinstance(m, dict) for m in batch):
-        return None
-    return batch
+        payload = json.loads(text)
+        if not isinstance(payload, dict):
+            return None, []
+        return [{**payload, "type": payload.get("type", kind)}], [len(text.encode())]
+    ascii_only = text.isascii()
+    messages: list[dict[str, Any]] = []
+    sizes: list[int] = []
+    found = False
+    at = _expect(text, 0, "{")
+    if _peek(text, at) == "}":
+        at += 1
+    else:
+        while True:
+            key, at = _DECODER.raw_decode(text, at)
+            if not isinstance(key, str):
+                raise ValueError("object keys must be text")
+            at = _expect(text, at, ":")
+            if key == "batch" and _peek(text, at) == "[":
+                found = True
+                at = _read_array(text, at + 1, messages, sizes, ascii_only)
+            else:
+                _, at = _DECODER.raw_decode(text, at)
+            at = _skip(text, at)
+            if _peek(text, at) == ",":
+                at = _skip(text, at + 1)
+                continue
+            at = _expect(text, at, "}")
+            break
+    if text[at:].strip():
+        raise ValueError("text after the JSON object")
+    if not found or not all(isinstance(m, dict) for m in messages):
+        return None, []
+    return messages, sizes
 
 
-def _serialised_size(message: Mapping[str, Any]) -> int:
-    return len(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode())
+def _read_array(text: str, at: int, messages: list[Any], sizes: list[int], ascii_only: bool) -> int:
+    at = _skip(text, at)
+    if _peek(text, at) == "]":
+        return at + 1
+    while True:
+        value, end = _DECODER.raw_decode(text, at)
+        messages.append(value)
+        sizes.append(end - at if ascii_only else len(text[at:end].encode()))
+        at = _skip(text, end)
+        if _peek(text, at) == "]":
+            return at + 1
+        at = _expect(text, at, ",")
+
+
+def _skip(text: str, at: int) -> int:
+    """Position of the first non-space character at or after ``at``."""
+    while at < len(text) and text[at] in " \t\n\r":
+        at += 1
+    return at
+
+
+def _peek(text: str, at: int) -> str:
+    return text[at : at + 1]
+
+
+def _expect(text: str, at: int, char: str) -> int:
+    """Position after ``char`` (and any spaces) at ``at``; ValueError if it is not there."""
+    at = _skip(text, at)
+    if _peek(text, at) != char:
+        raise ValueError(f"expected {char!r}")
+    return _skip(text, at + 1)
 
 
 class SegmentServer:
@@ -309,6 +371,9 @@ class SegmentServer:
 def _handler_for(fake: SegmentFake) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as Segment's servers offer
+        # Headers and body go out as separate writes; without this, Nagle + delayed ACK
+        # would add ~40 ms to every reply and the stand-in would measure TCP, not clients.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             self._serve("POST")

@@ -96,7 +96,17 @@ def test_a_message_just_under_32_kb_is_accepted(key: str) -> None:
     message = identify(1, traits={"c": ""})
     room = MAX_MESSAGE_BYTES - len(json.dumps(message, separators=(",", ":")))
     message["traits"]["c"] = "x" * room
-    assert fake.handle("POST", "/v1/batch", auth(key), batch(message))[0] == 200
+    body = json.dumps({"batch": [message]}, separators=(",", ":")).encode()
+    assert fake.handle("POST", "/v1/batch", auth(key), body)[0] == 200
+    # Measured as sent: the same message with spaces after the separators is too large.
+    assert fake.handle("POST", "/v1/batch", auth(key), batch(message))[0] == 400
+
+
+def test_non_ascii_messages_are_measured_in_bytes(key: str) -> None:
+    fake = SegmentFake(key)
+    message = identify(1, traits={"c": "é" * (MAX_MESSAGE_BYTES // 2)})  # 2 bytes each
+    body = json.dumps({"batch": [identify(2), message]}, ensure_ascii=False).encode()
+    assert fake.handle("POST", "/v1/batch", auth(key), body)[0] == 400
 
 
 def test_a_request_over_500_kb_is_a_400_even_when_gzip_makes_it_small(key: str) -> None:
@@ -110,7 +120,18 @@ def test_a_request_over_500_kb_is_a_400_even_when_gzip_makes_it_small(key: str) 
     assert fake.messages == []
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"batch": "no"}', b'{"batch": [1]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[]",
+        b'{"batch": "no"}',
+        b'{"batch": [1]}',
+        b'{"batch": [{}]} trailing',
+        b'{"sentAt": "x"}',
+        b'{"batch": [{"a": 1},]}',
+    ],
+)
 def test_a_body_that_is_not_a_batch_is_a_400(key: str, body: bytes) -> None:
     assert SegmentFake(key).handle("POST", "/v1/batch", auth(key), body)[0] == 400
 
