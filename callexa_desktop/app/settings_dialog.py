@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, QTime
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -114,6 +115,17 @@ class SettingsDialog(QDialog):
         self.auto_send.toggled.connect(self._revalidate)
         self.close_to_tray.toggled.connect(self._revalidate)
         self._revalidate()
+
+    # Qt sizes a window from its layout's minimum, which does not know how many lines the
+    # wrapped sentence and refusal need at the dialog's real width: grow to fit them whole.
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_wrapped_text()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_wrapped_text()
 
     # results -----------------------------------------------------------------
 
@@ -232,6 +244,19 @@ class SettingsDialog(QDialog):
             self.rules_sentence.setText(describe_rules(candidate))
         self.problem.setVisible(bool(self.problem.text()))
         self.ok_button.setEnabled(self._chosen is not None)
+        self._fit_wrapped_text()
+
+    def _fit_wrapped_text(self) -> None:
+        layout = self.layout()
+        if layout is None or not self.isVisible():
+            return
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width())
+        if needed <= 0:
+            return
+        self.setMinimumHeight(needed)
+        if self.height() < needed:
+            self.resize(self.width(), needed)
 
     def _segment_choice_changed(self, index: int) -> None:
         custom = index == len(SEGMENT_CHOICES) - 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app.settings_dialog import SettingsDialog
@@ -86,3 +87,22 @@ def test_custom_segment_address_is_taken_from_the_text_field(qtbot: QtBot) -> No
     chosen = dialog.chosen_settings()
     assert chosen is not None
     assert chosen.segment_endpoint == "http://127.0.0.1:8765"
+
+
+def _shows_whole(label: QLabel) -> bool:
+    return label.height() >= label.heightForWidth(label.width())
+
+
+def test_the_rules_sentence_and_a_refusal_show_whole_without_squeezing_the_fields(
+    qtbot: QtBot,
+) -> None:
+    dialog = _dialog(qtbot, Settings(min_delay_days=3, max_delay_days=14, monthly_budget=18))
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: _shows_whole(dialog.rules_sentence))
+
+    dialog.min_delay.setValue(20)
+
+    qtbot.waitUntil(lambda: _shows_whole(dialog.problem))
+    for field in (dialog.min_delay, dialog.max_delay, dialog.min_interval, dialog.budget):
+        assert field.height() >= field.sizeHint().height()
