@@ -139,11 +139,11 @@ class StatusPanel(QObject):
             self.budget_label.setText(
                 f"Budget left: {facts.budget_left:,} of {facts.monthly_budget:,} this month"
             )
-        last = f"last {relative_hint(facts.last_sync, now)}" if facts.last_sync else "never synced"
+        last = f"last {_ago(facts.last_sync, now)}" if facts.last_sync else "never synced"
         if facts.next_sync is None:
             upcoming = "no Segment key"
         elif facts.next_sync <= now:
-            upcoming = "next now"
+            upcoming = "due now"
         else:
             upcoming = f"next {local_time(facts.next_sync)}"
         self.sync_label.setText(f"Sync: {last}, {upcoming}")
@@ -158,6 +158,12 @@ class StatusPanel(QObject):
         if self._again:
             self._again = False
             self.refresh()
+
+
+def _ago(moment: datetime, now: datetime) -> str:
+    hint = relative_hint(moment, now)
+    # "last now" reads like a typo; under a minute ago is "just now".
+    return "just now" if hint == "now" else hint
 
 
 def keys_text(facts: StatusFacts) -> str:

@@ -77,3 +77,22 @@ def test_a_data_change_refreshes_the_status(
     add_survey(profile, "due@example.com", send_in=timedelta(minutes=-5))
     context.hub.notify(Topic.SURVEYS)
     qtbot.waitUntil(lambda: panel.due_label.text() == "1 due")
+
+
+def test_a_sync_under_a_minute_ago_reads_just_now_and_an_overdue_one_due_now(
+    qtbot: QtBot,
+    context: AppContext,
+    profile: Profile,
+    bar: QStatusBar,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SEGMENT_WRITE_KEY", secrets.token_hex(16))
+    panel = _panel(context, bar)
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.facts is not None)
+    assert panel.sync_label.text() == "Sync: never synced, due now"
+
+    run = start_run(profile.database, RunKind.SYNC, clock=profile.clock)
+    finish_run(profile.database, run, status=RunStatus.OK, clock=profile.clock)
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.sync_label.text().startswith("Sync: last just now, next "))
