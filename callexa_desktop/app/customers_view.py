@@ -99,6 +99,10 @@ class CustomersModel(PagedTableModel[CustomerQuery, CustomerRow]):
             return local_time_with_hint(row.last_identified_at, now)
         return None
 
+    def tooltip(self, row: CustomerRow, column: int) -> str | None:
+        # The decision sentence is often wider than its column: the whole of it on hover.
+        return self.display(row, column) if column == self.DECISION else None
+
     def sort_key(self, row: CustomerRow, column: int) -> Any:
         return {
             self.SURVEYED: row.last_surveyed_at,

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app.context import AppContext, Topic
@@ -112,3 +113,16 @@ def test_changed_rules_reword_the_decision(
     assert _column(view, CustomersModel.DECISION)[1] == (
         "Not surveyed: customer older than 30 days when identified"
     )
+
+
+def test_hovering_a_last_decision_shows_the_whole_sentence(
+    qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
+) -> None:
+    _import(profile, tmp_path)
+    view = _view(qtbot, context)
+    model = view.model
+
+    tip = model.data(model.index(1, CustomersModel.DECISION), Qt.ItemDataRole.ToolTipRole)
+
+    assert tip == "Not surveyed: customer older than 14 days when identified"
+    assert model.data(model.index(1, CustomersModel.EMAIL), Qt.ItemDataRole.ToolTipRole) is None
