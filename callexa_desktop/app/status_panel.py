@@ -94,7 +94,8 @@ class StatusPanel(QObject):
         self.due_label = QLabel("", objectName="dueStatus")
         self.budget_label = QLabel("", objectName="budgetStatus")
         self.sync_label = QLabel("", objectName="syncStatus")
-        status_bar.addWidget(self.demo_label)
+        # Permanent, so a passing message ("Settings saved.") never hides the DEMO mark.
+        status_bar.addPermanentWidget(self.demo_label)
         for label in (self.keys_label, self.due_label, self.budget_label, self.sync_label):
             # Some room between the facts: the status bar draws no separators of its own.
             label.setContentsMargins(10, 0, 10, 0)

@@ -71,6 +71,25 @@ def test_a_demo_profile_says_demo_in_title_and_status_bar(qtbot: QtBot, tmp_path
         profile.close()
 
 
+def test_a_status_message_never_hides_the_demo_mark(qtbot: QtBot, tmp_path: Path) -> None:
+    profile = Profile.open(tmp_path / "demo", demo=True)
+    context = AppContext(profile)
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+
+        window.show_message("Settings saved.")
+
+        assert window.statusBar().currentMessage() == "Settings saved."
+        assert window.status_panel.demo_label.isVisible()
+    finally:
+        window.close()
+        context.shutdown()
+        profile.close()
+
+
 def test_other_parts_add_menu_items_and_toolbar_buttons(window: MainWindow) -> None:
     keys = QAction("Keys…")
     window.add_action("Tools", keys, toolbar=True)
