@@ -89,8 +89,8 @@ class OutboxCounts:
 def message_id_for(dedupe_key: str, email: str) -> str:
     """The messageId of the identify carrying response ``dedupe_key`` for customer ``email``.
 
-    A UUID version 5 (SHA-1, RFC 4122) of the two within MESSAGE_ID_NAMESPACE; computed by
-    hand because ``uuid.uuid5`` is the slowest step of a 20,000-rating sync.
+    A UUID version 5 (SHA-1, RFC 4122) of the two within MESSAGE_ID_NAMESPACE, equal to
+    ``uuid.uuid5``'s but computed with hashlib directly (about three times faster).
     """
     digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{dedupe_key}\n{email}".encode()).digest())
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
@@ -267,7 +267,7 @@ def mark_rejected(session: Session, message_id: str, reason: str) -> int:
 
 
 def note_failed_attempt(session: Session, message_ids: Sequence[str], error: str) -> int:
-    """Record a failed try; the rows stay pending for the next run."""
+    """Note the run's last error on the ratings it left undelivered; they stay pending."""
     values: dict[str, Any] = {"last_error": error[:500], "attempts": _ATTEMPTS + 1}
     return _update_by_message_id(session, message_ids, values)
 

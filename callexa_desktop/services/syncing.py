@@ -117,7 +117,8 @@ def sync_ratings(
 ) -> SyncSummary:
     """Deliver every customer's latest undelivered rating to the ``segment_endpoint`` setting.
 
-    ``progress(delivered, to_send)`` is called after each acknowledged batch. A dry run
+    ``progress(delivered, to_send)`` is called after each acknowledged batch; it and
+    ``should_cancel`` may be called from the run's sender thread. A dry run
     changes nothing and sends nothing, and needs no key. Raises SyncRefused when
     ``write_key`` is empty or malformed; every other problem ends up in the summary
     (``stopped``), and the Activity run is marked failed.
