@@ -85,7 +85,12 @@ class StatusPanel(QObject):
         self._context = context
         self._zone = zone
         self.facts: StatusFacts | None = None
-        self.demo_label = QLabel("DEMO — sample data, local sandbox", objectName="demoLabel")
+        # Short: it is always shown, and every pixel it takes is gone from the messages.
+        self.demo_label = QLabel("DEMO", objectName="demoLabel")
+        self.demo_label.setToolTip(
+            "Sample data and a local sandbox: nothing reaches Callexa or Segment, and the "
+            "demo is deleted when the window closes."
+        )
         self.demo_label.setStyleSheet(
             "QLabel { background: #f2c200; color: black; font-weight: bold; padding: 0 6px; }"
         )
