@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,8 +95,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"callexa-desktop: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("callexa-desktop: interrupted; nothing half-done was kept.", file=sys.stderr)
+        print(
+            "callexa-desktop: interrupted; finished work is kept and the rest can be run again.",
+            file=sys.stderr,
+        )
         return 130
+    except BrokenPipeError:
+        # Whoever read our output stopped early (e.g. `| head`); that is not a failure of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as error:  # the operator sees a sentence; the log keeps the traceback
         log.exception("unexpected error in %s", args.command)
         print(

@@ -392,8 +392,10 @@ class CallexaClient:
                 retry_after=self._retry_after(reply),
             )
         because = f": {detail}" if detail else ""
+        # A 404 almost always means the address setting points at the wrong place.
+        hint = " Check the Callexa API address (setting callexa_base_url)." if status == 404 else ""
         return CallexaRequestRefused(
-            f"Callexa refused the request ({status}){because}.", status=status, code=code
+            f"Callexa refused the request ({status}){because}.{hint}", status=status, code=code
         )
 
     def _retry_after(self, reply: httpx.Response) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 from callexa_desktop.cli.output import print_table_streamed
 
@@ -25,3 +26,22 @@ def test_a_streamed_table_sizes_columns_from_its_first_rows() -> None:
         # Past the sample a longer cell pushes its line out instead of re-aligning everything.
         "a-much-longer-address@example.com  -",
     ]
+
+
+def test_a_reader_that_stops_early_is_not_reported_as_a_failure(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from callexa_desktop.cli.main import main\n"
+        f"sys.exit(main(['--data-dir', {str(tmp_path)!r}, 'settings', 'show']))\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # like `| head` going away before the first line
+    _, errors = process.communicate(timeout=60)
+    assert b"went wrong" not in errors
+    assert process.returncode == 0
