@@ -9,18 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QItemSelection,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QItemSelection, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -31,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from callexa_desktop.app.context import AppContext, Topic
+from callexa_desktop.app.tables import ListTableModel, setup_table
 from callexa_desktop.app.time_text import local_time_with_hint
 from callexa_desktop.app.workers import WorkerControl
 from callexa_desktop.core.activity import RunKind, RunStatus, recent_runs
@@ -86,16 +78,15 @@ class RunRow:
         )
 
 
-class ActivityModel(QAbstractTableModel):
+class ActivityModel(ListTableModel[RunRow]):
     """Runs, newest first; replaced as a whole by ``set_rows``."""
 
     STARTED, WHAT, RESULT, SOURCE, COUNTS, MESSAGE = range(6)
     HEADERS: ClassVar = ("Started", "What", "Result", "Source", "Counts", "Message")
 
     def __init__(self, context: AppContext) -> None:
-        super().__init__()
+        super().__init__([])
         self._context = context
-        self._rows: list[RunRow] = []
 
     def set_rows(self, rows: Sequence[RunRow]) -> None:
         self.beginResetModel()
@@ -106,20 +97,7 @@ class ActivityModel(QAbstractTableModel):
         return next((run for run in self._rows if run.id == run_id), None)
 
     def run_at(self, row: int) -> RunRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
+        return self.row_at(row)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         run = self.run_at(index.row()) if index.isValid() else None
@@ -157,17 +135,7 @@ class ActivityView(QWidget):
         self.model = ActivityModel(context)
         self.table = QTableView(objectName="activityTable")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in ((0, 230), (1, 130), (2, 80), (3, 180), (4, 300)):
-            header.resizeSection(column, width)
+        setup_table(self.table, widths={0: 230, 1: 130, 2: 80, 3: 180, 4: 300})
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.details = QTextBrowser(objectName="activityDetails")
         self.show_rejections = QPushButton("Show rejected records…")

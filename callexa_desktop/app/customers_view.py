@@ -9,13 +9,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QSplitter,
     QTableView,
     QTextBrowser,
@@ -27,6 +24,13 @@ from sqlmodel import Session
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.paged_model import ROW_ROLE, Column, PagedTableModel
 from callexa_desktop.app.queue_model import reason_words, status_words
+from callexa_desktop.app.tables import (
+    SearchBox,
+    restore_table,
+    save_table,
+    setup_table,
+    show_sort_order,
+)
 from callexa_desktop.app.time_text import local_time, local_time_with_hint
 from callexa_desktop.app.workers import TaskError, WorkerControl
 from callexa_desktop.core.customers import (
@@ -38,7 +42,6 @@ from callexa_desktop.core.customers import (
 )
 from callexa_desktop.core.decision import Rules, explain
 
-SEARCH_DELAY_MS = 300
 STATE_GROUP = "customers"
 
 
@@ -110,13 +113,6 @@ class CustomersModel(PagedTableModel[CustomerQuery, CustomerRow]):
             self.IDENTIFIED: row.last_identified_at,
         }.get(column, self.display(row, column))
 
-    def apply_sort(self, order_by: str | None, descending: bool) -> None:
-        if order_by is None:
-            return
-        sorted_query = replace(self.query, order_by=order_by, descending=descending)
-        if sorted_query != self.query:
-            self.set_query(sorted_query)
-
 
 class CustomersView(QWidget):
     """The customers table (search, sort) above the selected customer's details."""
@@ -128,33 +124,17 @@ class CustomersView(QWidget):
         self.setObjectName("customersView")
         self._context = context
         self.model = CustomersModel(context)
-        self.search = QLineEdit(objectName="customerSearch")
-        self.search.setPlaceholderText("Search email or name…")
-        self.search.setClearButtonEnabled(True)
+        self.search = SearchBox(object_name="customerSearch")
+        self.search.typing_paused.connect(self.apply_filters)
         self.count_label = QLabel("", objectName="customerCount")
-        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self.apply_filters)
-        self.search.textChanged.connect(lambda _text: self._search_timer.start())
 
         self.table = QTableView(objectName="customersTable")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        # The indicator first: enabling sorting then finds the order already in the query.
-        self.table.horizontalHeader().setSortIndicator(
-            CustomersModel.EMAIL, Qt.SortOrder.AscendingOrder
+        setup_table(
+            self.table,
+            widths={0: 230, 1: 150, 2: 330, 3: 200, 4: 90},
+            sorted_by=(CustomersModel.EMAIL, Qt.SortOrder.AscendingOrder),
         )
-        self.table.setSortingEnabled(True)
-        self.table.setWordWrap(False)
-        vertical = self.table.verticalHeader()
-        vertical.hide()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in ((0, 230), (1, 150), (2, 330), (3, 200), (4, 90)):
-            header.resizeSection(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.model.loaded.connect(self._show_count)
 
@@ -178,7 +158,7 @@ class CustomersView(QWidget):
         context.hub.changed.connect(self._data_changed)
 
     def apply_filters(self) -> None:
-        self._search_timer.stop()
+        self.search.forget_pending()
         query = replace(self.model.query, text=self.search.text().strip())
         if query != self.model.query:
             self.model.set_query(query)
@@ -214,37 +194,24 @@ class CustomersView(QWidget):
 
     def save_state(self, settings: QSettings) -> None:
         settings.beginGroup(STATE_GROUP)
-        settings.setValue("header", self.table.horizontalHeader().saveState())
+        save_table(settings, self.table, self.model.query)
         settings.setValue("splitter", self.splitter.saveState())
         settings.setValue("search", self.search.text())
-        settings.setValue("order_by", self.model.query.order_by)
-        settings.setValue("descending", self.model.query.descending)
         settings.endGroup()
 
     def restore_state(self, settings: QSettings) -> None:
         settings.beginGroup(STATE_GROUP)
-        header = settings.value("header")
-        if header is not None:
-            self.table.horizontalHeader().restoreState(header)
+        saved = restore_table(settings, self.table, order_by="email", descending=False)
         splitter = settings.value("splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
         search = str(settings.value("search") or "")
-        order_by = str(settings.value("order_by") or "email")
-        descending = str(settings.value("descending")).lower() == "true"
         settings.endGroup()
         self.search.blockSignals(True)
         self.search.setText(search)
         self.search.blockSignals(False)
-        self.model.set_query(CustomerQuery(search.strip(), order_by, descending))
-        column = self.model.sort_column()
-        if column >= 0:
-            header_view = self.table.horizontalHeader()
-            header_view.blockSignals(True)
-            header_view.setSortIndicator(
-                column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
-            )
-            header_view.blockSignals(False)
+        self.model.set_query(CustomerQuery(search.strip(), saved.order_by, saved.descending))
+        show_sort_order(self.table, self.model.sort_column(), saved.descending)
 
     def _current_changed(self, current: Any, _previous: Any) -> None:
         row = self.model.data(current, ROW_ROLE) if current.isValid() else None

@@ -31,12 +31,12 @@ from sqlmodel import select
 from callexa_desktop import APP_NAME
 from callexa_desktop.app import asking
 from callexa_desktop.app.context import AppContext, Topic
-from callexa_desktop.app.keys_dialog import KeyChecks, KeyPanel, service_checks
+from callexa_desktop.app.keys_dialog import KeyChecks, key_panels, service_checks
 from callexa_desktop.core.errors import CallexaError
 from callexa_desktop.core.models import Cursor, Customer
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.settings import Settings, check_settings, describe_rules, save_settings
-from callexa_desktop.services.keychain import Keychain, KeyName
+from callexa_desktop.services.keychain import Keychain
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +152,8 @@ class _KeysPage(QWizardPage):
             warning.setObjectName("keychainProblem")
             warning.setWordWrap(True)
             layout.addWidget(warning)
-        self.panels = {
-            name: KeyPanel(name, context=context, keychain=keychain, check=checks.for_key(name))
-            for name in KeyName.ALL
-        }
+        self.panels = key_panels(context, keychain, checks)
         for panel in self.panels.values():
-            panel.changed.connect(lambda _name: context.hub.notify(Topic.KEYS))
             layout.addWidget(panel)
         layout.addStretch(1)
 

@@ -265,6 +265,18 @@ class KeyPanel(QGroupBox):
         self.result_label.setProperty("ok", ok)
 
 
+def key_panels(context: AppContext, keychain: Keychain, checks: KeyChecks) -> dict[str, KeyPanel]:
+    """One panel per key (Callexa, then Segment); a saved or removed key is announced to
+    the whole window (``Topic.KEYS``)."""
+    panels = {
+        name: KeyPanel(name, context=context, keychain=keychain, check=checks.for_key(name))
+        for name in KeyName.ALL
+    }
+    for panel in panels.values():
+        panel.changed.connect(lambda _name: context.hub.notify(Topic.KEYS))
+    return panels
+
+
 class KeysDialog(QDialog):
     """The two keys, where they are stored, and what to do when there is no keychain."""
 
@@ -294,17 +306,9 @@ class KeysDialog(QDialog):
         self.storage_label = QLabel()
         self.storage_label.setObjectName("keyStorage")
         self.storage_label.setWordWrap(True)
-        self.panels: Mapping[str, KeyPanel] = {
-            name: KeyPanel(
-                name,
-                context=context,
-                keychain=keychain,
-                check=checks.for_key(name),
-            )
-            for name in KeyName.ALL
-        }
+        self.panels: Mapping[str, KeyPanel] = key_panels(context, keychain, checks)
         for panel in self.panels.values():
-            panel.changed.connect(self._on_key_changed)
+            panel.changed.connect(lambda _name: self.keys_changed.emit())
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
 
@@ -331,7 +335,3 @@ class KeysDialog(QDialog):
                 "the keys as the environment variables CALLEXA_API_KEY and SEGMENT_WRITE_KEY."
             )
             self.storage_label.setProperty("problem", True)
-
-    def _on_key_changed(self, _name: str) -> None:
-        self._context.hub.notify(Topic.KEYS)
-        self.keys_changed.emit()

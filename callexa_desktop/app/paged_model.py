@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Generic, TypeVar
 
 from PySide6.QtCore import (
@@ -183,8 +183,12 @@ class PagedTableModel(QAbstractTableModel, Generic[QueryT, RowT]):
         self.apply_sort(self.COLUMNS[column].order_by, order == Qt.SortOrder.DescendingOrder)
 
     def apply_sort(self, order_by: str | None, descending: bool) -> None:
-        """Subclasses put the order into their query and call ``set_query``."""
-        raise NotImplementedError
+        """Put the order into the query (a dataclass with ``order_by`` and ``descending``)."""
+        if order_by is None:
+            return
+        sorted_query = replace(self._query, order_by=order_by, descending=descending)
+        if sorted_query != self._query:
+            self.set_query(sorted_query)
 
     def sort_column(self) -> int:
         """The column the current query is sorted by, or -1."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqlmodel import Session
@@ -119,9 +119,7 @@ class QueueModel(PagedTableModel[QueueQuery, QueueRow]):
         return None
 
     def apply_sort(self, order_by: str | None, descending: bool) -> None:
-        sorted_query = replace(self.query, order_by=order_by or "send_at", descending=descending)
-        if sorted_query != self.query:
-            self.set_query(sorted_query)
+        super().apply_sort(order_by or "send_at", descending)
 
 
 def status_words(row: QueueRow, now: Any) -> str:

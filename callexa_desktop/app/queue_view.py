@@ -10,15 +10,12 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QTableView,
     QToolButton,
@@ -30,6 +27,14 @@ from sqlmodel import Session
 from callexa_desktop.app import asking
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.queue_model import STATUS_FILTERS, QueueModel, QueueQuery
+from callexa_desktop.app.tables import (
+    SearchBox,
+    SelectionMode,
+    restore_table,
+    save_table,
+    setup_table,
+    show_sort_order,
+)
 from callexa_desktop.app.workers import Task, WorkerControl
 from callexa_desktop.core.queue import (
     QueueRow,
@@ -40,7 +45,6 @@ from callexa_desktop.core.queue import (
     send_now,
 )
 
-SEARCH_DELAY_MS = 300
 STATE_GROUP = "queue"
 
 SurveyAction = Callable[[Session, list[int]], int]
@@ -62,35 +66,19 @@ class QueueView(QWidget):
         self.status_filter = QComboBox(objectName="statusFilter")
         for label, _value in STATUS_FILTERS:
             self.status_filter.addItem(label)
-        self.search = QLineEdit(objectName="queueSearch")
-        self.search.setPlaceholderText("Search email or name…")
-        self.search.setClearButtonEnabled(True)
+        self.search = SearchBox(object_name="queueSearch")
+        self.search.typing_paused.connect(self.apply_filters)
         self.count_label = QLabel("", objectName="queueCount")
-        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self.apply_filters)
-        self.search.textChanged.connect(lambda _text: self._search_timer.start())
         self.status_filter.currentIndexChanged.connect(lambda _index: self.apply_filters())
 
         self.table = QTableView(objectName="queueTable")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        # The indicator first: enabling sorting then finds the order already in the query.
-        self.table.horizontalHeader().setSortIndicator(
-            QueueModel.SEND_AT, Qt.SortOrder.AscendingOrder
+        setup_table(
+            self.table,
+            widths={0: 240, 1: 160, 2: 90, 3: 230},
+            selection=SelectionMode.ExtendedSelection,
+            sorted_by=(QueueModel.SEND_AT, Qt.SortOrder.AscendingOrder),
         )
-        self.table.setSortingEnabled(True)
-        self.table.setWordWrap(False)
-        vertical = self.table.verticalHeader()
-        vertical.hide()
-        # Fixed row heights: the view never measures a million rows.
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in ((0, 240), (1, 160), (2, 90), (3, 230)):
-            header.resizeSection(column, width)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.loaded.connect(self._show_count)
         self.model.modelReset.connect(self._selection_changed)
@@ -105,6 +93,14 @@ class QueueView(QWidget):
         self.release_button.clicked.connect(self.release_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.reschedule_button.clicked.connect(self.reschedule_selected)
+        # The buttons that act on the selected surveys (enabled only with a selection).
+        self._selection_buttons = (
+            self.send_now_button,
+            self.hold_button,
+            self.release_button,
+            self.cancel_button,
+            self.reschedule_button,
+        )
 
         # Layouts are attached to the widget before widgets go in, so every child is
         # parented at once (PySide then knows Qt owns it; no double delete at exit).
@@ -118,13 +114,7 @@ class QueueView(QWidget):
         filters.addWidget(self.status_filter)
         filters.addWidget(self.search, 1)
         filters.addWidget(self.count_label)
-        for button in (
-            self.send_now_button,
-            self.hold_button,
-            self.release_button,
-            self.cancel_button,
-            self.reschedule_button,
-        ):
+        for button in self._selection_buttons:
             self._actions_row.addWidget(button)
         self._actions_row.addStretch(1)
         self._selection_changed()
@@ -143,7 +133,7 @@ class QueueView(QWidget):
 
     def apply_filters(self) -> None:
         """Re-query with the chosen status and search text (keeping the current order)."""
-        self._search_timer.stop()
+        self.search.forget_pending()
         status = STATUS_FILTERS[self.status_filter.currentIndex()][1]
         query = QueueQuery(
             status=status,
@@ -237,22 +227,16 @@ class QueueView(QWidget):
 
     def save_state(self, settings: QSettings) -> None:
         settings.beginGroup(STATE_GROUP)
-        settings.setValue("header", self.table.horizontalHeader().saveState())
+        save_table(settings, self.table, self.model.query)
         settings.setValue("status", self.status_filter.currentIndex())
         settings.setValue("search", self.search.text())
-        settings.setValue("order_by", self.model.query.order_by)
-        settings.setValue("descending", self.model.query.descending)
         settings.endGroup()
 
     def restore_state(self, settings: QSettings) -> None:
         """Bring back columns, filters and order, then load the queue."""
         settings.beginGroup(STATE_GROUP)
-        header = settings.value("header")
-        if header is not None:
-            self.table.horizontalHeader().restoreState(header)
+        saved = restore_table(settings, self.table, order_by="send_at", descending=False)
         status = _int(settings.value("status"), 0)
-        order_by = str(settings.value("order_by") or "send_at")
-        descending = str(settings.value("descending")).lower() == "true"
         search = str(settings.value("search") or "")
         settings.endGroup()
         for signal_owner in (self.status_filter, self.search):
@@ -265,17 +249,11 @@ class QueueView(QWidget):
             QueueQuery(
                 status=STATUS_FILTERS[self.status_filter.currentIndex()][1],
                 text=search.strip(),
-                order_by=order_by,
-                descending=descending,
+                order_by=saved.order_by,
+                descending=saved.descending,
             )
         )
-        column = self.model.sort_column()
-        if column >= 0:
-            order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
-            header_view = self.table.horizontalHeader()
-            header_view.blockSignals(True)
-            header_view.setSortIndicator(column, order)
-            header_view.blockSignals(False)
+        show_sort_order(self.table, self.model.sort_column(), saved.descending)
 
     # internals ----------------------------------------------------------------------
 
@@ -286,13 +264,7 @@ class QueueView(QWidget):
 
     def _selection_changed(self, *_args: Any) -> None:
         chosen = bool(self.table.selectionModel().hasSelection())
-        for button in (
-            self.send_now_button,
-            self.hold_button,
-            self.release_button,
-            self.cancel_button,
-            self.reschedule_button,
-        ):
+        for button in self._selection_buttons:
             button.setEnabled(chosen)
 
     def _show_count(self) -> None:

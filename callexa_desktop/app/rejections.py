@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import QTableView, QWidget
 from sqlmodel import Session
 
 from callexa_desktop.app.context import AppContext
+from callexa_desktop.app.tables import ListTableModel, SelectionMode, setup_table
 from callexa_desktop.app.workers import Task, TaskError, WorkerControl
 from callexa_desktop.core.errors import CallexaError
 from callexa_desktop.core.importing import iter_rejections
@@ -65,7 +66,7 @@ class _RejectionFeed:
         self._session.close()
 
 
-class RejectionsModel(QAbstractTableModel):
+class RejectionsModel(ListTableModel[RejectedRow]):
     """File, line, reason, detail; more rows are fetched as the view scrolls down."""
 
     FILE, LINE, REASON, DETAIL = range(4)
@@ -75,28 +76,15 @@ class RejectionsModel(QAbstractTableModel):
     chunk_loaded = Signal()
 
     def __init__(self, context: AppContext, run_id: int, total: int) -> None:
-        super().__init__()
+        self._rows: list[RejectedRow] = []
+        super().__init__(self._rows)
         self._context = context
         self.run_id = run_id
         self.total = total
-        self._rows: list[RejectedRow] = []
         self._feed: _RejectionFeed | None = None
         self._loading = False
         self._closed = False
         self._exhausted = total == 0
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -181,14 +169,15 @@ class RejectionsTable(QTableView):
         self.setObjectName("rejectionsTable")
         self.rejections = RejectionsModel(context, run_id, total)
         self.setModel(self.rejections)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.verticalHeader().hide()
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        header.resizeSection(RejectionsModel.FILE, 220)
-        header.resizeSection(RejectionsModel.LINE, 60)
-        header.resizeSection(RejectionsModel.REASON, 160)
+        setup_table(
+            self,
+            widths={
+                RejectionsModel.FILE: 220,
+                RejectionsModel.LINE: 60,
+                RejectionsModel.REASON: 160,
+            },
+            selection=SelectionMode.ExtendedSelection,
+        )
         if total:
             self.rejections.fetchMore()
 

@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QHeaderView,
     QLabel,
     QTableView,
     QVBoxLayout,
@@ -26,9 +17,10 @@ from PySide6.QtWidgets import (
 
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.progress_dialog import ProgressView, TaskProgressDialog
+from callexa_desktop.app.tables import ListTableModel, SelectionMode, setup_table
 from callexa_desktop.app.time_text import local_time
 from callexa_desktop.app.workers import Task, WorkerControl
-from callexa_desktop.core.queue import ReplanPlan, apply_replan, plan_replan
+from callexa_desktop.core.queue import ReplanChange, ReplanPlan, apply_replan, plan_replan
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -39,33 +31,19 @@ WHY_CANCELLED = {
 }
 
 
-class ReplanChangesModel(QAbstractTableModel):
+class ReplanChangesModel(ListTableModel[ReplanChange]):
     """The preview's changes (already in memory, packed); rows are built only when painted."""
 
     EMAIL, BEFORE, AFTER = range(3)
     HEADERS: ClassVar = ("Email", "Now planned for", "After the re-plan")
 
     def __init__(self, plan: ReplanPlan) -> None:
-        super().__init__()
-        self._changes = plan.changes
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._changes)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
+        super().__init__(plan.changes)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role != Qt.ItemDataRole.DisplayRole or not index.isValid():
             return None
-        change = self._changes[index.row()]
+        change = self._rows[index.row()]
         if index.column() == self.EMAIL:
             return change.email
         if index.column() == self.BEFORE:
@@ -87,12 +65,7 @@ class ReplanDialog(QDialog):
         self.sentence = QLabel(plan.in_words(), objectName="replanSentence", wordWrap=True)
         self.table = QTableView(objectName="replanChanges")
         self.table.setModel(ReplanChangesModel(plan))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().resizeSection(0, 240)
-        self.table.horizontalHeader().resizeSection(1, 160)
+        setup_table(self.table, widths={0: 240, 1: 160}, selection=SelectionMode.ExtendedSelection)
         self.table.setVisible(len(plan.changes) > 0)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         if plan.changes:

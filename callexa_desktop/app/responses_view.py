@@ -6,24 +6,24 @@ The core has no listing function for responses yet, so this view reads the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.paged_model import Column, PagedTableModel
+from callexa_desktop.app.tables import (
+    SelectionMode,
+    restore_table,
+    save_table,
+    setup_table,
+    show_sort_order,
+)
 from callexa_desktop.app.time_text import local_time_with_hint
 from callexa_desktop.core.models import Customer, Response
 
@@ -108,13 +108,6 @@ class ResponsesModel(PagedTableModel[ResponseQuery, ResponseRow]):
     def tooltip(self, row: ResponseRow, column: int) -> str | None:
         return row.comment if column == self.COMMENT and row.comment else None
 
-    def apply_sort(self, order_by: str | None, descending: bool) -> None:
-        if order_by is None:
-            return
-        sorted_query = replace(self.query, order_by=order_by, descending=descending)
-        if sorted_query != self.query:
-            self.set_query(sorted_query)
-
 
 class ResponsesView(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
@@ -124,21 +117,12 @@ class ResponsesView(QWidget):
         self.count_label = QLabel("", objectName="responseCount")
         self.table = QTableView(objectName="responsesTable")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        # The indicator first: enabling sorting then finds the order already in the query.
-        self.table.horizontalHeader().setSortIndicator(
-            ResponsesModel.ANSWERED, Qt.SortOrder.DescendingOrder
+        setup_table(
+            self.table,
+            widths={0: 230, 1: 240, 2: 70},
+            selection=SelectionMode.ExtendedSelection,
+            sorted_by=(ResponsesModel.ANSWERED, Qt.SortOrder.DescendingOrder),
         )
-        self.table.setSortingEnabled(True)
-        self.table.setWordWrap(False)
-        vertical = self.table.verticalHeader()
-        vertical.hide()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        for column, width in ((0, 230), (1, 240), (2, 70)):
-            header.resizeSection(column, width)
         layout = QVBoxLayout(self)
         layout.addWidget(self.count_label)
         layout.addWidget(self.table, 1)
@@ -147,30 +131,16 @@ class ResponsesView(QWidget):
 
     def save_state(self, settings: QSettings) -> None:
         settings.beginGroup(STATE_GROUP)
-        settings.setValue("header", self.table.horizontalHeader().saveState())
-        settings.setValue("order_by", self.model.query.order_by)
-        settings.setValue("descending", self.model.query.descending)
+        save_table(settings, self.table, self.model.query)
         settings.endGroup()
 
     def restore_state(self, settings: QSettings) -> None:
         settings.beginGroup(STATE_GROUP)
-        header = settings.value("header")
-        if header is not None:
-            self.table.horizontalHeader().restoreState(header)
-        order_by = str(settings.value("order_by") or "answered_at")
-        descending = str(settings.value("descending", "true")).lower() == "true"
+        saved = restore_table(settings, self.table, order_by="answered_at", descending=True)
         settings.endGroup()
-        if order_by not in _ORDER_COLUMNS:
-            order_by = "answered_at"
-        self.model.set_query(ResponseQuery(order_by, descending))
-        column = self.model.sort_column()
-        if column >= 0:
-            header_view = self.table.horizontalHeader()
-            header_view.blockSignals(True)
-            header_view.setSortIndicator(
-                column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
-            )
-            header_view.blockSignals(False)
+        order_by = saved.order_by if saved.order_by in _ORDER_COLUMNS else "answered_at"
+        self.model.set_query(ResponseQuery(order_by, saved.descending))
+        show_sort_order(self.table, self.model.sort_column(), saved.descending)
 
     def _show_count(self) -> None:
         count = self.model.rowCount()

@@ -74,6 +74,22 @@ def require_callexa_key(profile: Profile) -> str:
         ) from None
 
 
+def send_through_callexa(
+    profile: Profile, api_key: str, transport: Any, control: WorkerControl
+) -> SendSummary:
+    """In a worker: send every due survey of ``profile`` through Callexa with ``api_key``
+    (``transport`` None for the real network), reporting ``(done, total)`` to ``control``
+    and stopping at a safe point when it is cancelled. Returns the run's summary."""
+    base_url = profile.settings().callexa_base_url
+    with CallexaClient(base_url, api_key, transport=transport) as client:
+        return send_due(
+            profile,
+            client,
+            progress=lambda done, total: control.report((done, total)),
+            should_cancel=control.should_cancel,
+        )
+
+
 class SendController(QObject):
     """Preview, confirm, send. ``finished`` carries the SendSummary (None if not sent)."""
 
@@ -138,17 +154,7 @@ class SendController(QObject):
         profile, transport = self._context.profile, self._context.callexa_transport
 
         def job(control: WorkerControl) -> SendSummary:
-            api_key = require_callexa_key(profile)
-            client = CallexaClient(
-                profile.settings().callexa_base_url, api_key, transport=transport
-            )
-            with client:
-                return send_due(
-                    profile,
-                    client,
-                    progress=lambda done, total: control.report((done, total)),
-                    should_cancel=control.should_cancel,
-                )
+            return send_through_callexa(profile, require_callexa_key(profile), transport, control)
 
         self.task = self._context.run(
             job, description="sending due surveys", on_result=self._sent, on_error=self._failed

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from callexa_desktop.app.context import AppContext
-from callexa_desktop.app.time_text import local_time, relative_hint
+from callexa_desktop.app.time_text import local_time, local_zone, relative_hint
 from callexa_desktop.app.workers import TaskError, WorkerControl
 from callexa_desktop.core.activity import RunKind, last_successful
 from callexa_desktop.core.errors import CallexaError
@@ -30,13 +30,6 @@ log = logging.getLogger(__name__)
 REFRESH_EVERY_MS = 60_000
 # Several "data changed" announcements in a burst make one refresh.
 DEBOUNCE_MS = 250
-
-
-def local_zone() -> tzinfo:
-    """The computer's time zone now (it may change while the app runs)."""
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None
-    return zone
 
 
 @dataclass(frozen=True)

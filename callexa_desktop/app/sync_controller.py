@@ -26,6 +26,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from callexa_desktop.app.context import AppContext, Topic
+from callexa_desktop.app.send_flow import send_through_callexa
+from callexa_desktop.app.time_text import local_zone
 from callexa_desktop.app.workers import Task, TaskError, WorkerControl
 from callexa_desktop.core.activity import RunKind, last_successful
 from callexa_desktop.core.errors import CallexaError
@@ -46,13 +48,6 @@ RESUME_GAP_FACTOR = 3
 MIN_RESUME_GAP = timedelta(minutes=5)
 # After an automatic sync or send fails, wait this long before the next automatic attempt.
 RETRY_AFTER_FAILURE = timedelta(minutes=15)
-
-
-def local_zone() -> tzinfo:
-    """The computer's current time zone (asked each time: it may change while the app runs)."""
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None
-    return zone
 
 
 @dataclass(frozen=True)
@@ -286,15 +281,9 @@ class SyncController(QObject):
                 preview = send_due(profile, None, dry_run=True)
                 if preview.due == 0 and preview.released == 0:
                     return None
-            api_key = keychain.require(KeyName.CALLEXA)
-            base_url = profile.settings().callexa_base_url
-            with CallexaClient(base_url, api_key, transport=transport) as client:
-                return send_due(
-                    profile,
-                    client,
-                    progress=lambda done, total: control.report((done, total)),
-                    should_cancel=control.should_cancel,
-                )
+            return send_through_callexa(
+                profile, keychain.require(KeyName.CALLEXA), transport, control
+            )
 
         self._send_task = self._context.run(
             job,

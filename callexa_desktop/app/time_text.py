@@ -10,6 +10,13 @@ from datetime import datetime, tzinfo
 NO_TIME = "—"
 
 
+def local_zone() -> tzinfo:
+    """The computer's time zone now (asked each time: it may change while the app runs)."""
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None
+    return zone
+
+
 def local_time(moment: datetime | None, *, tz: tzinfo | None = None) -> str:
     """``moment`` as local "YYYY-MM-DD HH:MM" (``tz`` overrides the system zone); "—" for None."""
     if moment is None:

@@ -9,6 +9,8 @@ import pytest
 from callexa_desktop.app.context import AppContext
 from callexa_desktop.app.workers import TaskError
 from callexa_desktop.core.profile import Profile
+from callexa_desktop.services.keychain import Keychain
+from tests.services.memory_keyring import InMemoryKeyring
 
 
 @pytest.fixture
@@ -20,3 +22,9 @@ def context(qapp: object, profile: Profile) -> Iterator[AppContext]:
     made.reported_errors = errors  # type: ignore[attr-defined]
     yield made
     assert made.shutdown(10_000), "background jobs did not stop"
+
+
+@pytest.fixture
+def memory_keychain(profile: Profile) -> Keychain:
+    """The profile's keychain, empty and kept in memory for this test only."""
+    return Keychain(profile.data_dir, backend=InMemoryKeyring())

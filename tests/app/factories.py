@@ -1,10 +1,12 @@
-"""Small builders for window tests: customers and surveys written straight to the database."""
+"""Small helpers for window tests: customers and surveys written straight to the database,
+and what a table shows."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
 
+from PySide6.QtCore import QAbstractItemModel
 from sqlmodel import select
 
 from callexa_desktop.core.models import Customer, Survey, SurveyStatus
@@ -46,3 +48,8 @@ def survey_states(profile: Profile) -> dict[int, tuple[str, datetime]]:
     """Every survey's status and send time, by id."""
     with profile.database.session() as session:
         return {s.id: (s.status, s.send_at) for s in session.exec(select(Survey)) if s.id}
+
+
+def column_texts(model: QAbstractItemModel, column: int) -> list[str]:
+    """What ``column`` of ``model`` shows, row by row."""
+    return [model.data(model.index(row, column)) for row in range(model.rowCount())]

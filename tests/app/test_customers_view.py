@@ -15,6 +15,7 @@ from callexa_desktop.app.time_text import local_time
 from callexa_desktop.core.importing import import_files
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.settings import set_setting
+from tests.app.factories import column_texts
 
 
 def _identify(email: str, timestamp: str, created: str, message_id: str, name: str) -> str:
@@ -51,19 +52,14 @@ def _view(qtbot: QtBot, context: AppContext) -> CustomersView:
     return view
 
 
-def _column(view: CustomersView, column: int) -> list[str]:
-    model = view.model
-    return [model.data(model.index(row, column)) for row in range(model.rowCount())]
-
-
 def test_last_decision_reads_as_a_sentence(
     qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
 ) -> None:
     _import(profile, tmp_path)
     view = _view(qtbot, context)
 
-    assert _column(view, CustomersModel.EMAIL) == ["ann@example.com", "old@example.com"]
-    assert _column(view, CustomersModel.DECISION) == [
+    assert column_texts(view.model, CustomersModel.EMAIL) == ["ann@example.com", "old@example.com"]
+    assert column_texts(view.model, CustomersModel.DECISION) == [
         "No new survey: one is already waiting in the queue",
         "Not surveyed: customer older than 14 days when identified",
     ]
@@ -78,7 +74,7 @@ def test_search_narrows_the_customers(
     with qtbot.waitSignal(view.model.loaded):
         qtbot.keyClicks(view.search, "ola")
 
-    assert _column(view, CustomersModel.EMAIL) == ["old@example.com"]
+    assert column_texts(view.model, CustomersModel.EMAIL) == ["old@example.com"]
 
 
 def test_choosing_a_customer_shows_identify_history_and_surveys(
@@ -110,7 +106,7 @@ def test_changed_rules_reword_the_decision(
     with qtbot.waitSignal(view.model.loaded):
         context.hub.notify(Topic.SETTINGS)
 
-    assert _column(view, CustomersModel.DECISION)[1] == (
+    assert column_texts(view.model, CustomersModel.DECISION)[1] == (
         "Not surveyed: customer older than 30 days when identified"
     )
 

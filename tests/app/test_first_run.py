@@ -6,7 +6,6 @@ import secrets
 from pathlib import Path
 
 import pytest
-from keyring.backend import KeyringBackend
 from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app import asking
@@ -22,28 +21,6 @@ from callexa_desktop.core.profile import Profile
 from callexa_desktop.services.keychain import Keychain, KeyName
 
 
-class InMemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.kept: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.kept.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.kept[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.kept.pop((service, username))
-
-
-@pytest.fixture
-def keychain(profile: Profile) -> Keychain:
-    return Keychain(profile.data_dir, backend=InMemoryKeyring())
-
-
 def _accept(secret: str) -> str:
     return "accepted"
 
@@ -55,38 +32,38 @@ def _wizard(qtbot: QtBot, context: AppContext, keychain: Keychain) -> FirstRunWi
 
 
 def test_a_blank_profile_needs_the_first_run_assistant(
-    profile: Profile, keychain: Keychain
+    profile: Profile, memory_keychain: Keychain
 ) -> None:
-    assert first_run_needed(profile, keychain) is True
+    assert first_run_needed(profile, memory_keychain) is True
 
 
-def test_a_profile_with_customers_does_not(profile: Profile, keychain: Keychain) -> None:
+def test_a_profile_with_customers_does_not(profile: Profile, memory_keychain: Keychain) -> None:
     with profile.database.session() as session:
         session.add(Customer(email="ann@example.com"))
-    assert first_run_needed(profile, keychain) is False
+    assert first_run_needed(profile, memory_keychain) is False
 
 
-def test_a_profile_with_a_key_does_not(profile: Profile, keychain: Keychain) -> None:
-    keychain.set(KeyName.SEGMENT, secrets.token_hex(16))
-    assert first_run_needed(profile, keychain) is False
+def test_a_profile_with_a_key_does_not(profile: Profile, memory_keychain: Keychain) -> None:
+    memory_keychain.set(KeyName.SEGMENT, secrets.token_hex(16))
+    assert first_run_needed(profile, memory_keychain) is False
 
 
 def test_once_finished_or_skipped_it_is_not_shown_again(
-    profile: Profile, keychain: Keychain
+    profile: Profile, memory_keychain: Keychain
 ) -> None:
     remember_first_run(profile, "skipped")
-    assert first_run_needed(profile, keychain) is False
+    assert first_run_needed(profile, memory_keychain) is False
 
 
-def test_the_demo_profile_never_shows_it(profile: Profile, keychain: Keychain) -> None:
+def test_the_demo_profile_never_shows_it(profile: Profile, memory_keychain: Keychain) -> None:
     profile.demo = True
-    assert first_run_needed(profile, keychain) is False
+    assert first_run_needed(profile, memory_keychain) is False
 
 
 def test_the_rules_page_explains_the_rules_as_they_change(
-    qtbot: QtBot, context: AppContext, keychain: Keychain
+    qtbot: QtBot, context: AppContext, memory_keychain: Keychain
 ) -> None:
-    wizard = _wizard(qtbot, context, keychain)
+    wizard = _wizard(qtbot, context, memory_keychain)
     page = wizard.rules_page
     page.min_delay.setValue(3)
     page.max_delay.setValue(14)
@@ -99,9 +76,9 @@ def test_the_rules_page_explains_the_rules_as_they_change(
 
 
 def test_the_rules_page_refuses_a_minimum_longer_than_the_maximum(
-    qtbot: QtBot, context: AppContext, keychain: Keychain
+    qtbot: QtBot, context: AppContext, memory_keychain: Keychain
 ) -> None:
-    wizard = _wizard(qtbot, context, keychain)
+    wizard = _wizard(qtbot, context, memory_keychain)
     page = wizard.rules_page
     page.max_delay.setValue(14)
     page.min_delay.setValue(20)
@@ -114,7 +91,7 @@ def test_the_rules_page_refuses_a_minimum_longer_than_the_maximum(
 def test_finishing_saves_the_rules_remembers_it_and_hands_back_the_files(
     qtbot: QtBot,
     context: AppContext,
-    keychain: Keychain,
+    memory_keychain: Keychain,
     profile: Profile,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -122,7 +99,7 @@ def test_finishing_saves_the_rules_remembers_it_and_hands_back_the_files(
     export = tmp_path / "identify.ndjson"
     export.write_text("{}\n", encoding="utf-8")
     monkeypatch.setattr(asking, "ask_import_files", lambda parent: [export])
-    wizard = _wizard(qtbot, context, keychain)
+    wizard = _wizard(qtbot, context, memory_keychain)
     wizard.rules_page.min_delay.setValue(3)
     wizard.rules_page.budget.setValue(250)
     wizard.import_page.choose_button.click()
@@ -132,13 +109,13 @@ def test_finishing_saves_the_rules_remembers_it_and_hands_back_the_files(
     assert wizard.chosen_files() == [export]
     settings = profile.settings()
     assert (settings.min_delay_days, settings.monthly_budget) == (3, 250)
-    assert first_run_needed(profile, keychain) is False
+    assert first_run_needed(profile, memory_keychain) is False
 
 
 def test_a_key_saved_in_the_assistant_is_tested_first_and_kept(
-    qtbot: QtBot, context: AppContext, keychain: Keychain
+    qtbot: QtBot, context: AppContext, memory_keychain: Keychain
 ) -> None:
-    wizard = _wizard(qtbot, context, keychain)
+    wizard = _wizard(qtbot, context, memory_keychain)
     panel = wizard.keys_page.panels[KeyName.CALLEXA]
     key = secrets.token_hex(16)
     panel.field.setText(key)
@@ -148,19 +125,19 @@ def test_a_key_saved_in_the_assistant_is_tested_first_and_kept(
     qtbot.waitUntil(panel.save_button.isEnabled)
     panel.save_button.click()
 
-    assert keychain.get(KeyName.CALLEXA) == key
+    assert memory_keychain.get(KeyName.CALLEXA) == key
 
 
 def test_skipping_is_remembered_and_imports_nothing(
     qtbot: QtBot,
     context: AppContext,
-    keychain: Keychain,
+    memory_keychain: Keychain,
     profile: Profile,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(asking, "ask_import_files", lambda parent: [tmp_path / "x.csv"])
-    wizard = _wizard(qtbot, context, keychain)
+    wizard = _wizard(qtbot, context, memory_keychain)
     wizard.import_page.choose_button.click()
     wizard.rules_page.min_delay.setValue(9)
 
@@ -168,4 +145,4 @@ def test_skipping_is_remembered_and_imports_nothing(
 
     assert wizard.chosen_files() == []
     assert profile.settings().min_delay_days == 0
-    assert first_run_needed(profile, keychain) is False
+    assert first_run_needed(profile, memory_keychain) is False

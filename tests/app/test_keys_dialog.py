@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import ClassVar
 
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 from PySide6.QtWidgets import QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
@@ -21,33 +18,6 @@ from callexa_desktop.core.settings import set_setting
 from callexa_desktop.services.keychain import Keychain, KeyName
 from callexa_desktop.services.sandbox import Sandbox
 from callexa_desktop.services.sandbox.segment import SegmentFake, SegmentServer
-
-
-class InMemoryKeyring(KeyringBackend):
-    """A secure-looking keychain that lives only in this test."""
-
-    priority = 1  # type: ignore[assignment]
-    secrets: ClassVar[dict[tuple[str, str], str]]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.secrets:
-            raise PasswordDeleteError("not there")
-        del self.secrets[(service, username)]
-
-
-@pytest.fixture
-def memory_keychain(profile: Profile) -> Keychain:
-    return Keychain(profile.data_dir, backend=InMemoryKeyring())
 
 
 @pytest.fixture

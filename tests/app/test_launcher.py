@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -30,32 +29,14 @@ from callexa_desktop.services.sandbox import Sandbox
 from tests.conftest import FakeClock
 
 
-class InMemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.kept: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.kept.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.kept[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.kept.pop((service, username))
-
-
 @pytest.fixture
-def desktop(qtbot: QtBot, profile: Profile) -> Iterator[Desktop]:
+def desktop(qtbot: QtBot, profile: Profile, memory_keychain: Keychain) -> Iterator[Desktop]:
     key = secrets.token_hex(16)
     with Sandbox(segment_write_key=key) as sandbox:
         with profile.database.session() as session:
             set_setting(session, "segment_endpoint", sandbox.segment_endpoint)
-        keychain = Keychain(profile.data_dir, backend=InMemoryKeyring())
-        keychain.set(KeyName.SEGMENT, key)
-        made = assemble(profile, keychain, with_tray=True)
+        memory_keychain.set(KeyName.SEGMENT, key)
+        made = assemble(profile, memory_keychain, with_tray=True)
         made.sandbox = sandbox  # type: ignore[attr-defined]
         qtbot.addWidget(made.window)
         made.window.show()

@@ -10,6 +10,7 @@ from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.responses_view import ResponsesModel, ResponsesView
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.responses import import_response_files
+from tests.app.factories import column_texts
 
 
 def _import_responses(profile: Profile, folder: Path) -> None:
@@ -23,11 +24,6 @@ def _import_responses(profile: Profile, folder: Path) -> None:
     import_response_files(profile, [path])
 
 
-def _column(view: ResponsesView, column: int) -> list[str]:
-    model = view.model
-    return [model.data(model.index(row, column)) for row in range(model.rowCount())]
-
-
 def test_responses_are_listed_newest_first(
     qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
 ) -> None:
@@ -37,9 +33,9 @@ def test_responses_are_listed_newest_first(
     with qtbot.waitSignal(view.model.loaded):
         view.model.refresh()
 
-    assert _column(view, ResponsesModel.EMAIL) == ["bob@example.com", "ann@example.com"]
-    assert _column(view, ResponsesModel.RATING) == ["3", "9"]
-    assert _column(view, ResponsesModel.COMMENT) == ["Too slow", "Lovely"]
+    assert column_texts(view.model, ResponsesModel.EMAIL) == ["bob@example.com", "ann@example.com"]
+    assert column_texts(view.model, ResponsesModel.RATING) == ["3", "9"]
+    assert column_texts(view.model, ResponsesModel.COMMENT) == ["Too slow", "Lovely"]
     assert view.count_label.text() == "2 responses kept on this computer"
 
 
@@ -58,4 +54,4 @@ def test_sorting_by_rating_and_refreshing_on_new_responses(
     with qtbot.waitSignal(view.model.loaded):
         view.model.apply_sort("rating", descending=True)
 
-    assert _column(view, ResponsesModel.RATING) == ["9", "3"]
+    assert column_texts(view.model, ResponsesModel.RATING) == ["9", "3"]

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 from sqlmodel import select
@@ -28,25 +27,9 @@ from callexa_desktop.core.settings import set_setting
 from callexa_desktop.services.keychain import Keychain, KeyName
 from callexa_desktop.services.sandbox import Sandbox
 from tests.conftest import FakeClock
+from tests.services.memory_keyring import InMemoryKeyring
 
 TODAY_0600 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
-
-
-class InMemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.kept: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.kept.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.kept[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.kept.pop((service, username))
 
 
 @pytest.fixture
@@ -65,10 +48,9 @@ def sandbox(profile: Profile, segment_key: str) -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def keychain(profile: Profile, segment_key: str) -> Keychain:
-    made = Keychain(profile.data_dir, backend=InMemoryKeyring())
-    made.set(KeyName.SEGMENT, segment_key)
-    return made
+def keychain(memory_keychain: Keychain, segment_key: str) -> Keychain:
+    memory_keychain.set(KeyName.SEGMENT, segment_key)
+    return memory_keychain
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""Keyring backends for tests: an in-memory keychain and one that is always locked.
+"""Keyring backends for tests: in-memory keychains and one that is always locked.
 
-Select them with ``PYTHON_KEYRING_BACKEND=tests.services.memory_keyring.MemoryKeyring``
-(also works in a subprocess started from the project folder) or pass an instance as
+Select ``MemoryKeyring`` with
+``PYTHON_KEYRING_BACKEND=tests.services.memory_keyring.MemoryKeyring`` (also works in a
+subprocess started from the project folder) or pass an instance of any of them as
 ``Keychain(..., backend=...)``.
 """
 
@@ -29,6 +30,27 @@ class MemoryKeyring(KeyringBackend):
         if (service, username) not in self.store:
             raise PasswordDeleteError("not there")
         del self.store[(service, username)]
+
+
+class InMemoryKeyring(KeyringBackend):
+    """A keychain of its own per instance: one test's keys never meet another's."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.kept.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.kept[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.kept:
+            raise PasswordDeleteError("not there")
+        del self.kept[(service, username)]
 
 
 class LockedKeyring(KeyringBackend):

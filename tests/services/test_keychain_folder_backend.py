@@ -5,26 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from keyring.backend import KeyringBackend
-
 from callexa_desktop.services.keychain import Keychain, KeyName, use_backend_for
-
-
-class InMemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.kept: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.kept.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.kept[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.kept.pop((service, username))
+from tests.services.memory_keyring import InMemoryKeyring
 
 
 def test_every_keychain_of_the_folder_uses_the_registered_backend(tmp_path: Path) -> None:
