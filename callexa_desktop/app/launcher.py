@@ -156,6 +156,7 @@ def assemble(
         demo=demo,
     )
     keys_action.triggered.connect(lambda _checked=False: desktop.open_keys())
+    window.set_keys_opener(desktop.open_keys)
     sync_action.triggered.connect(lambda _checked=False: desktop.sync_now())
     _connect_sync(desktop)
     if tray is not None:

@@ -30,6 +30,7 @@ from callexa_desktop.app.customers_view import CustomersView
 from callexa_desktop.app.error_dialog import show_error
 from callexa_desktop.app.import_flow import ImportController
 from callexa_desktop.app.import_summary import RejectionsDialog
+from callexa_desktop.app.key_problems import for_the_window
 from callexa_desktop.app.poll_timer import PollTimer
 from callexa_desktop.app.queue_view import QueueView
 from callexa_desktop.app.replan_flow import ReplanController
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.context = context
         self._quitting = False
         self._close_interceptor: Callable[[], bool] | None = None
+        self._keys_opener: Callable[[], object] | None = None
         self._menus: dict[str, QMenu] = {}
         self.last_error_box: QMessageBox | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -152,13 +154,25 @@ class MainWindow(QMainWindow):
         True (e.g. it hid the window into the tray) the window stays alive, hidden."""
         self._close_interceptor = interceptor
 
+    def set_keys_opener(self, opener: Callable[[], object] | None) -> None:
+        """What an error box about a key offers to open (the Keys… dialog)."""
+        self._keys_opener = opener
+
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         """A short sentence in the status bar ("3 surveys held.")."""
         self.statusBar().showMessage(text, timeout_ms)
 
     def show_error(self, error: TaskError) -> QMessageBox:
-        """Show ``error`` as one sentence with a Details expander (never a traceback)."""
-        self.last_error_box = show_error(self if self.isVisible() else None, error)
+        """Show ``error`` as one sentence with a Details expander (never a traceback).
+
+        A missing or refused key points at the Keys… dialog (with a button to open it)
+        instead of the command line; the original sentence goes into the details.
+        """
+        self.last_error_box = show_error(
+            self if self.isVisible() else None,
+            for_the_window(error),
+            open_keys=self._keys_opener,
+        )
         return self.last_error_box
 
     def bring_to_front(self) -> None:

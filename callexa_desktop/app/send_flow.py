@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from callexa_desktop.app import asking
 from callexa_desktop.app.context import AppContext, Topic
+from callexa_desktop.app.key_problems import window_sentence
 from callexa_desktop.app.progress_dialog import ProgressView, TaskProgressDialog
 from callexa_desktop.app.workers import Task, TaskError, WorkerControl
 from callexa_desktop.core.profile import Profile
@@ -170,13 +171,20 @@ class SendController(QObject):
 
     def _sent(self, summary: SendSummary) -> None:
         self._context.hub.notify(Topic.SURVEYS, Topic.CUSTOMERS, Topic.ACTIVITY)
-        self.message.emit(summary.sentence())
+        self.message.emit(send_sentence(summary))
         self.finished.emit(summary)
 
     def _failed(self, error: Any) -> None:
         self._context.hub.notify(Topic.SURVEYS, Topic.ACTIVITY)
         self._context.report_error(error)
         self.finished.emit(None)
+
+
+def send_sentence(summary: SendSummary) -> str:
+    """The send's outcome in a sentence, a refused key pointing at Keys… (not the CLI)."""
+    if not summary.stopped:
+        return summary.sentence()
+    return f"{replace(summary, stopped=None).sentence()} {window_sentence(summary.stopped)}"
 
 
 def _sending_progress(value: tuple[int, int]) -> ProgressView:

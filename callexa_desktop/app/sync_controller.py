@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from callexa_desktop.app.context import AppContext, Topic
+from callexa_desktop.app.key_problems import window_sentence
 from callexa_desktop.app.send_flow import send_through_callexa
 from callexa_desktop.app.time_text import local_zone
 from callexa_desktop.app.workers import Task, TaskError, WorkerControl
@@ -257,7 +258,7 @@ class SyncController(QObject):
         self._sync_task = None
         self._retry_sync_after = self._context.now() + RETRY_AFTER_FAILURE
         self._context.hub.notify(Topic.ACTIVITY)
-        self.notification.emit("Sync failed", error.sentence, True)
+        self.notification.emit("Sync failed", window_sentence(error.sentence), True)
         self.sync_failed.emit(error)
         self.busy_changed.emit()
 
@@ -315,7 +316,7 @@ class SyncController(QObject):
         if automatic:
             self._retry_send_after = self._context.now() + RETRY_AFTER_FAILURE
         self._context.hub.notify(Topic.SURVEYS, Topic.ACTIVITY)
-        self.notification.emit("Sending failed", error.sentence, True)
+        self.notification.emit("Sending failed", window_sentence(error.sentence), True)
         self.send_failed.emit(error)
         self.busy_changed.emit()
 
@@ -342,11 +343,15 @@ def describe_sync(result: SyncResult) -> str:
     """The sync's outcome in a sentence or two, for the notification and status bar."""
     parts = []
     if result.pull_problem:
-        parts.append(f"Fetching responses from Callexa failed: {result.pull_problem}")
+        problem = window_sentence(result.pull_problem)
+        parts.append(f"Fetching responses from Callexa failed: {problem}")
     elif result.pulled is not None and result.pulled.recorded:
         count = result.pulled.recorded
         parts.append(f"{count} new response{'s' if count != 1 else ''} from Callexa.")
-    parts.append(result.sync.sentence())
+    # The reason a run stopped is worded for the window (a refused key: Keys…, not the CLI).
+    parts.append(replace(result.sync, stopped="").sentence())
+    if result.sync.stopped:
+        parts.append(window_sentence(result.sync.stopped))
     return " ".join(parts)
 
 
@@ -356,7 +361,7 @@ def describe_send(summary: SendSummary) -> str:
     if summary.failed:
         text += f" {_count(summary.failed, 'survey')} failed."
     if summary.stopped:
-        text += f" {summary.stopped}"
+        text += f" {window_sentence(summary.stopped)}"
     return text
 
 

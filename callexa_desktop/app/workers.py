@@ -34,6 +34,7 @@ class TaskError:
 
     sentence: str
     details: str = ""
+    key_name: str = ""  # the key to check in the Keys… dialog when the problem is a key
 
 
 class Cancelled(CallexaError):

@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app.activity_view import ActivityModel
 from callexa_desktop.app.demo import open_demo_profile
+from callexa_desktop.app.error_dialog import OPEN_KEYS_OBJECT_NAME
 from callexa_desktop.app.keys_dialog import KeysDialog
 from callexa_desktop.app.launcher import Desktop, assemble, run_window
 from callexa_desktop.app.main_window import MainWindow
@@ -45,6 +46,20 @@ def desktop(qtbot: QtBot, profile: Profile, memory_keychain: Keychain) -> Iterat
         assert made.context.shutdown(10_000)
 
 
+def _rated_customer(profile: Profile, email: str) -> None:
+    """A customer Segment knows (userId) with an answer waiting to be synced."""
+    now = profile.clock()
+    with profile.database.session() as session:
+        session.add(Customer(email=email, user_id=f"user-{email}"))
+    with profile.database.session() as session:
+        record_responses(
+            session,
+            [ResponseRecord(email, 9, "", now - timedelta(hours=1), "test")],
+            source="test",
+            now=now,
+        )
+
+
 def _activity_rows(model: ActivityModel) -> list[tuple[str, str]]:
     rows = [model.run_at(row) for row in range(model.rowCount())]
     return [(run.kind, run.status) for run in rows if run is not None]
@@ -53,16 +68,7 @@ def _activity_rows(model: ActivityModel) -> list[tuple[str, str]]:
 def test_the_sync_button_drives_a_sync_and_activity_shows_it(
     qtbot: QtBot, desktop: Desktop, profile: Profile
 ) -> None:
-    now = profile.clock()
-    with profile.database.session() as session:
-        session.add(Customer(email="ann@example.com", user_id="user-ann"))
-    with profile.database.session() as session:
-        record_responses(
-            session,
-            [ResponseRecord("ann@example.com", 9, "", now - timedelta(hours=1), "test")],
-            source="test",
-            now=now,
-        )
+    _rated_customer(profile, "ann@example.com")
     assert desktop.sync_action in desktop.window.toolbar.actions()
     model = desktop.window.activity_view.model
 
@@ -72,6 +78,33 @@ def test_the_sync_button_drives_a_sync_and_activity_shows_it(
 
     assert len(desktop.sandbox.segment.snapshot()) == 1  # type: ignore[attr-defined]
     assert desktop.sync_action.isEnabled()
+
+
+def test_a_refused_write_key_points_at_the_keys_dialog_and_opens_it(
+    qtbot: QtBot, desktop: Desktop, profile: Profile
+) -> None:
+    _rated_customer(profile, "ann@example.com")
+    desktop.sandbox.segment.write_key = secrets.token_hex(16)  # type: ignore[attr-defined]
+
+    with qtbot.waitSignal(desktop.sync.sync_finished, timeout=20_000):
+        desktop.sync_action.trigger()
+    box = desktop.window.last_error_box
+    assert box is not None
+
+    assert box.text() == (
+        "Segment refused the write key. Open Keys… to check or replace it. If the key is "
+        "right, check the Segment endpoint in Settings."
+    )
+    assert "HTTP 401" in box.detailedText()
+    status = desktop.window.statusBar().currentMessage()
+    assert "Open Keys…" in status
+    assert "callexa-desktop keys set" not in status
+    [open_keys] = [b for b in box.buttons() if b.objectName() == OPEN_KEYS_OBJECT_NAME]
+    open_keys.click()
+    assert isinstance(desktop.keys_dialog, KeysDialog)
+    qtbot.waitUntil(desktop.keys_dialog.isVisible)
+    qtbot.waitUntil(lambda: not box.isVisible())
+    desktop.keys_dialog.close()
 
 
 def test_the_keys_action_opens_the_keys_dialog(qtbot: QtBot, desktop: Desktop) -> None:
