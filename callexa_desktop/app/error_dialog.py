@@ -34,6 +34,8 @@ def show_error(
     if error.details:
         box.setDetailedText(error.details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    # With a second button Qt finds no escape button by itself and ignores Esc and close.
+    box.setEscapeButton(QMessageBox.StandardButton.Ok)
     if error.key_name and open_keys is not None:
         button = box.addButton("Open Keys…", QMessageBox.ButtonRole.ActionRole)
         button.setObjectName(OPEN_KEYS_OBJECT_NAME)

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app import asking
 from callexa_desktop.app.context import AppContext
+from callexa_desktop.app.error_dialog import OPEN_KEYS_OBJECT_NAME
 from callexa_desktop.app.main_window import MainWindow
 from callexa_desktop.app.replan_flow import ReplanDialog
 from callexa_desktop.app.workers import TaskError, WorkerControl
@@ -235,3 +236,23 @@ def test_errors_reported_while_the_window_is_hidden_still_show(
     box = window.show_error(TaskError("Segment refused the write key.", ""))
     assert box.text() == "Segment refused the write key."
     box.close()
+
+
+def test_an_error_about_a_key_offers_the_keys_dialog_and_still_closes_with_escape(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    opened: list[bool] = []
+    window.set_keys_opener(lambda: opened.append(True))
+    box = window.show_error(
+        TaskError("No Segment write key is set; store it with `callexa-desktop keys set segment`.")
+    )
+    qtbot.waitUntil(box.isVisible)
+    assert box.text() == "No Segment write key is set. Open Keys… to add it."
+    assert [b.text() for b in box.buttons() if b.objectName() == OPEN_KEYS_OBJECT_NAME] == [
+        "Open Keys…"
+    ]
+
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+
+    qtbot.waitUntil(lambda: not box.isVisible())
+    assert opened == []
