@@ -245,9 +245,11 @@ def _connect_sync(desktop: Desktop) -> None:
         progress.setValue(done)
 
     def notify(title: str, sentence: str, problem: bool) -> None:
-        window.show_message(sentence, 15_000)
         if desktop.tray is not None:
             desktop.tray.notify(title, sentence, problem=problem)
+
+    def say(headline: str, story: str) -> None:
+        window.show_message(headline, 15_000, details=story)
 
     def failed(error: TaskError) -> None:
         # Asked for with the button: say it in the window; the automatic run only notifies.
@@ -262,6 +264,7 @@ def _connect_sync(desktop: Desktop) -> None:
     sync.sync_started.connect(started)
     sync.sync_progress.connect(advanced)
     sync.notification.connect(notify)
+    sync.status_message.connect(say)
     sync.sync_failed.connect(failed)
     sync.sync_finished.connect(finished)
 

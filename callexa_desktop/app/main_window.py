@@ -37,7 +37,7 @@ from callexa_desktop.app.replan_flow import ReplanController
 from callexa_desktop.app.responses_view import ResponsesView
 from callexa_desktop.app.send_flow import SendController
 from callexa_desktop.app.settings_dialog import SettingsDialog
-from callexa_desktop.app.status_panel import StatusPanel
+from callexa_desktop.app.status_panel import StatusMessage, StatusPanel
 from callexa_desktop.app.workers import Task, TaskError, WorkerControl
 from callexa_desktop.core.settings import Settings, save_settings
 
@@ -90,6 +90,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.activity_view, "Activity")
         self.setCentralWidget(self.tabs)
 
+        self.status_message = StatusMessage()
+        self.statusBar().addWidget(self.status_message, 1)
         self.status_panel = StatusPanel(context, self.statusBar())
         self.imports = ImportController(context, self)
         self.sends = SendController(context, self)
@@ -104,7 +106,9 @@ class MainWindow(QMainWindow):
         self._make_actions()
 
         self.queue_view.message.connect(self.show_message)
-        self.sends.message.connect(self.show_message)
+        self.sends.message.connect(
+            lambda headline, story: self.show_message(headline, 15_000, details=story)
+        )
         self.replans.applied.connect(
             lambda changed: self.show_message(f"Re-plan applied: {changed:,} surveys changed.")
         )
@@ -158,9 +162,10 @@ class MainWindow(QMainWindow):
         """What an error box about a key offers to open (the Keys… dialog)."""
         self._keys_opener = opener
 
-    def show_message(self, text: str, timeout_ms: int = 8000) -> None:
-        """A short sentence in the status bar ("3 surveys held.")."""
-        self.statusBar().showMessage(text, timeout_ms)
+    def show_message(self, text: str, timeout_ms: int = 8000, *, details: str = "") -> None:
+        """A short sentence in the status bar ("3 surveys held."); ``details`` and a text too
+        long for the room left by the facts are shown whole in its tooltip."""
+        self.status_message.show_message(text, timeout_ms, details=details)
 
     def show_error(self, error: TaskError) -> QMessageBox:
         """Show ``error`` as one sentence with a Details expander (never a traceback).

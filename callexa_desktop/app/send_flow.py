@@ -13,6 +13,7 @@ from callexa_desktop.app import asking
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.key_problems import window_sentence
 from callexa_desktop.app.progress_dialog import ProgressView, TaskProgressDialog
+from callexa_desktop.app.status_panel import first_clause
 from callexa_desktop.app.workers import Task, TaskError, WorkerControl
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.queue import due_count
@@ -95,7 +96,7 @@ class SendController(QObject):
     """Preview, confirm, send. ``finished`` carries the SendSummary (None if not sent)."""
 
     finished = Signal(object)
-    message = Signal(str)
+    message = Signal(str, str)  # a headline for the status bar, the whole story
 
     def __init__(self, context: AppContext, window: QWidget) -> None:
         super().__init__(window)
@@ -171,7 +172,7 @@ class SendController(QObject):
 
     def _sent(self, summary: SendSummary) -> None:
         self._context.hub.notify(Topic.SURVEYS, Topic.CUSTOMERS, Topic.ACTIVITY)
-        self.message.emit(send_sentence(summary))
+        self.message.emit(send_headline(summary), send_sentence(summary))
         self.finished.emit(summary)
 
     def _failed(self, error: Any) -> None:
@@ -185,6 +186,20 @@ def send_sentence(summary: SendSummary) -> str:
     if not summary.stopped:
         return summary.sentence()
     return f"{replace(summary, stopped=None).sentence()} {window_sentence(summary.stopped)}"
+
+
+def send_headline(summary: SendSummary) -> str:
+    """The send's outcome in a few words for the status bar: "Sent 16 surveys, 2 failed."."""
+    text = f"Sent {_surveys(summary.sent)}" if summary.sent else "No survey was sent"
+    if summary.failed:
+        text += f", {summary.failed:,} failed"
+    if summary.stopped:
+        return f"{text}; stopped: {first_clause(window_sentence(summary.stopped))}."
+    return text + (", then cancelled." if summary.cancelled else ".")
+
+
+def _surveys(count: int) -> str:
+    return "1 survey" if count == 1 else f"{count:,} surveys"
 
 
 def _sending_progress(value: tuple[int, int]) -> ProgressView:

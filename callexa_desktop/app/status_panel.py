@@ -1,18 +1,23 @@
-"""The status bar: keys set or missing, due surveys, budget left this month, last and next sync.
+"""The status bar: the latest message at the left; keys set or missing, due surveys, budget
+left this month, last and next sync at the right.
 
 The facts are collected in a worker (the keychain and the database may be slow)
-whenever data changes and once a minute, and shown as short labels.
+whenever data changes and once a minute, and shown as short labels. The message gets the
+room the facts leave: a longer one is cut with "…" and shown whole in its tooltip.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from callexa_desktop.app.context import AppContext
 from callexa_desktop.app.time_text import local_time, local_zone, relative_hint
@@ -30,6 +35,64 @@ log = logging.getLogger(__name__)
 REFRESH_EVERY_MS = 60_000
 # Several "data changed" announcements in a burst make one refresh.
 DEBOUNCE_MS = 250
+
+
+# Where a sentence's first clause ends: "Segment refused the write key (HTTP 401); …".
+_CLAUSE_END = re.compile(r"\s*(?:[;(]|[.:!?](?:\s|$))")
+
+
+def first_clause(sentence: str) -> str:
+    """The first clause of ``sentence``, without its final stop: a status-bar headline."""
+    found = _CLAUSE_END.search(sentence)
+    return (sentence[: found.start()] if found else sentence).strip()
+
+
+class StatusMessage(QLabel):
+    """The status bar's latest message: one line at the left, cut with "…" to the room the
+    facts at the right leave, whole (with any details) in its tooltip, gone after a while."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusMessage")
+        # Whatever room is left, never more: the facts at the right are never pushed aside.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.full_text = ""
+        self._expire = QTimer(self, singleShot=True)
+        self._expire.timeout.connect(self.clear_message)
+
+    def show_message(self, text: str, timeout_ms: int = 0, *, details: str = "") -> None:
+        """Show ``text`` (``details`` only in the tooltip) for ``timeout_ms``; 0 = until the
+        next message."""
+        self.full_text = text
+        whole = text if not details or details == text else f"{text}\n\n{details}"
+        # Rich text, so a long tooltip wraps instead of running off the screen.
+        self.setToolTip("<p>" + html.escape(whole).replace("\n", "<br>") + "</p>")
+        self._fit()
+        if timeout_ms > 0:
+            self._expire.start(timeout_ms)
+        else:
+            self._expire.stop()
+
+    def clear_message(self) -> None:
+        self.full_text = ""
+        self.setToolTip("")
+        self.setText("")
+
+    @property
+    def cut(self) -> bool:
+        """True when the message is longer than its room (shown ending in "…")."""
+        return self.text() != self.full_text
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        room = max(0, self.contentsRect().width())
+        self.setText(
+            self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, room)
+        )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.key_problems import window_sentence
-from callexa_desktop.app.send_flow import send_through_callexa
+from callexa_desktop.app.send_flow import send_headline, send_sentence, send_through_callexa
+from callexa_desktop.app.status_panel import first_clause
 from callexa_desktop.app.time_text import local_zone
 from callexa_desktop.app.workers import Task, TaskError, WorkerControl
 from callexa_desktop.core.activity import RunKind, last_successful
@@ -84,6 +85,7 @@ class SyncController(QObject):
     schedule_checked = Signal(object)  # the next due moment (aware UTC) or None without a key
     resume_detected = Signal()
     notification = Signal(str, str, bool)  # title, sentence, is a problem
+    status_message = Signal(str, str)  # a headline for the status bar, the whole story
 
     def __init__(
         self,
@@ -248,7 +250,9 @@ class SyncController(QObject):
         else:
             title = "Sync failed"
         problem = not result.ok or bool(result.pull_problem) or result.sync.failed > 0
-        self.notification.emit(title, describe_sync(result), problem)
+        story = describe_sync(result)
+        self.notification.emit(title, story, problem)
+        self.status_message.emit(sync_headline(result), story)
         self.sync_finished.emit(result)
         self.busy_changed.emit()
         if self.running:
@@ -258,7 +262,9 @@ class SyncController(QObject):
         self._sync_task = None
         self._retry_sync_after = self._context.now() + RETRY_AFTER_FAILURE
         self._context.hub.notify(Topic.ACTIVITY)
-        self.notification.emit("Sync failed", window_sentence(error.sentence), True)
+        sentence = window_sentence(error.sentence)
+        self.notification.emit("Sync failed", sentence, True)
+        self.status_message.emit(f"Sync failed: {first_clause(sentence)}.", sentence)
         self.sync_failed.emit(error)
         self.busy_changed.emit()
 
@@ -308,7 +314,9 @@ class SyncController(QObject):
         self._context.hub.notify(Topic.SURVEYS, Topic.CUSTOMERS, Topic.ACTIVITY)
         if summary.sent or stopped or not automatic:
             title = "Sending stopped" if stopped else "Surveys sent"
-            self.notification.emit(title, describe_send(summary), stopped or summary.failed > 0)
+            story = send_sentence(summary)
+            self.notification.emit(title, story, stopped or summary.failed > 0)
+            self.status_message.emit(send_headline(summary), story)
         self.send_finished.emit(summary)
 
     def _on_send_failed(self, error: TaskError, automatic: bool) -> None:
@@ -316,7 +324,9 @@ class SyncController(QObject):
         if automatic:
             self._retry_send_after = self._context.now() + RETRY_AFTER_FAILURE
         self._context.hub.notify(Topic.SURVEYS, Topic.ACTIVITY)
-        self.notification.emit("Sending failed", window_sentence(error.sentence), True)
+        sentence = window_sentence(error.sentence)
+        self.notification.emit("Sending failed", sentence, True)
+        self.status_message.emit(f"Sending failed: {first_clause(sentence)}.", sentence)
         self.send_failed.emit(error)
         self.busy_changed.emit()
 
@@ -339,6 +349,24 @@ class SyncController(QObject):
             self.check_schedule()
 
 
+def sync_headline(result: SyncResult) -> str:
+    """The sync's outcome in a few words for the status bar ("Sync finished: 28 ratings
+    delivered."); ``describe_sync`` tells the whole story."""
+    summary = result.sync
+    if summary.stopped:
+        return f"Sync failed: {first_clause(window_sentence(summary.stopped))}."
+    if summary.cancelled:
+        return f"Sync cancelled: {_count(summary.delivered, 'rating')} delivered."
+    if summary.to_send == 0:
+        text = "Sync finished: nothing new to send"
+    elif summary.delivered == summary.to_send:
+        text = f"Sync finished: {_count(summary.delivered, 'rating')} delivered"
+    else:
+        delivered = f"{summary.delivered:,} of {_count(summary.to_send, 'rating')}"
+        text = f"Sync finished: {delivered} delivered"
+    return text + ("; fetching responses failed." if result.pull_problem else ".")
+
+
 def describe_sync(result: SyncResult) -> str:
     """The sync's outcome in a sentence or two, for the notification and status bar."""
     parts = []
@@ -353,16 +381,6 @@ def describe_sync(result: SyncResult) -> str:
     if result.sync.stopped:
         parts.append(window_sentence(result.sync.stopped))
     return " ".join(parts)
-
-
-def describe_send(summary: SendSummary) -> str:
-    """A send's outcome in a sentence."""
-    text = f"{_count(summary.sent, 'survey')} sent." if summary.sent else "No survey was sent."
-    if summary.failed:
-        text += f" {_count(summary.failed, 'survey')} failed."
-    if summary.stopped:
-        text += f" {window_sentence(summary.stopped)}"
-    return text
 
 
 def _pull_responses(

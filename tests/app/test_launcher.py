@@ -96,9 +96,10 @@ def test_a_refused_write_key_points_at_the_keys_dialog_and_opens_it(
         "right, check the Segment endpoint in Settings."
     )
     assert "HTTP 401" in box.detailedText()
-    status = desktop.window.statusBar().currentMessage()
-    assert "Open Keys…" in status
-    assert "callexa-desktop keys set" not in status
+    status = desktop.window.status_message
+    assert status.text() == "Sync failed: Segment refused the write key."
+    assert "Open Keys…" in status.toolTip()
+    assert "callexa-desktop keys set" not in status.toolTip()
     [open_keys] = [b for b in box.buttons() if b.objectName() == OPEN_KEYS_OBJECT_NAME]
     open_keys.click()
     assert isinstance(desktop.keys_dialog, KeysDialog)

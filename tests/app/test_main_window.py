@@ -83,12 +83,65 @@ def test_a_status_message_never_hides_the_demo_mark(qtbot: QtBot, tmp_path: Path
 
         window.show_message("Settings saved.")
 
-        assert window.statusBar().currentMessage() == "Settings saved."
+        assert window.status_message.text() == "Settings saved."
         assert window.status_panel.demo_label.isVisible()
     finally:
         window.close()
         context.shutdown()
         profile.close()
+
+
+def _demo_window_at_1100(qtbot: QtBot, context: AppContext) -> MainWindow:
+    context.profile.demo = True  # the DEMO mark takes its room in the status bar too
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.resize(1100, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.status_panel.facts is not None)
+    return window
+
+
+def test_a_sync_result_fits_beside_the_status_facts_at_1100_pixels(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window = _demo_window_at_1100(qtbot, context)
+    message = window.status_message
+
+    window.show_message(
+        "Sync finished: 28 ratings delivered.",
+        details="Delivered 28 of 28 ratings (1 customer without userId or anonymousId).",
+    )
+
+    assert message.text() == "Sync finished: 28 ratings delivered."
+    assert not message.cut
+    assert message.geometry().right() < window.status_panel.demo_label.geometry().left()
+    assert "1 customer without userId or anonymousId" in message.toolTip()
+    window.close()
+
+
+def test_a_message_longer_than_its_room_is_cut_and_shown_whole_in_its_tooltip(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window = _demo_window_at_1100(qtbot, context)
+    message = window.status_message
+    long = "Re-plan applied: " + ", ".join(f"{n} surveys moved" for n in range(20)) + "."
+
+    window.show_message(long)
+
+    assert message.cut
+    assert message.text().endswith("…")
+    assert message.geometry().right() < window.status_panel.demo_label.geometry().left()
+    assert "19 surveys moved." in message.toolTip()
+    window.close()
+
+
+def test_a_message_goes_away_after_its_time(qtbot: QtBot, window: MainWindow) -> None:
+    window.show_message("1 survey held.", 50)
+    assert window.status_message.text() == "1 survey held."
+
+    qtbot.waitUntil(lambda: window.status_message.text() == "", timeout=2000)
+    assert window.status_message.toolTip() == ""
 
 
 def test_other_parts_add_menu_items_and_toolbar_buttons(window: MainWindow) -> None:

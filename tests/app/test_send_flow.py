@@ -95,6 +95,29 @@ def test_confirmed_send_goes_within_the_budget_and_the_rest_waits(
     assert states[second][0] == SurveyStatus.HELD
 
 
+def test_after_the_send_the_status_bar_headline_is_short_and_the_story_complete(
+    qtbot: QtBot,
+    profile: Profile,
+    controller: SendController,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    add_survey(profile, "ann@example.com", send_in=timedelta(hours=-3))
+    add_survey(profile, "bad@example.com", send_in=timedelta(hours=-2))
+    add_survey(profile, "cat@example.com", send_in=timedelta(hours=-1))
+    with profile.database.session() as session:
+        set_setting(session, "monthly_budget", "2")
+    sandbox.callexa.refuse_recipients(lambda email: email == "bad@example.com")
+    monkeypatch.setattr(asking, "confirm", lambda *_a, **_k: True)
+
+    with qtbot.waitSignal(controller.message, timeout=20_000) as said:
+        controller.start()
+
+    headline, story = said.args
+    assert headline == "Sent 1 survey, 1 failed."
+    assert story == "Sent 1 survey; 1 failed; 1 held by the monthly budget."
+
+
 def test_declining_the_question_sends_nothing(
     qtbot: QtBot,
     profile: Profile,

@@ -111,6 +111,26 @@ def test_sync_now_delivers_ratings_to_segment_and_activity_records_it(
     assert not controller.syncing
 
 
+def test_the_status_bar_gets_a_short_headline_and_the_whole_story_behind_it(
+    qtbot: QtBot, profile: Profile, controller: SyncController, sandbox: Sandbox
+) -> None:
+    _rated_customer(profile, "ann@example.com", 9)
+    with profile.database.session() as session:
+        record_responses(
+            session,
+            [ResponseRecord("walk-in@example.com", 7, "", profile.clock(), "test")],
+            source="test",
+            now=profile.clock(),
+        )  # answered, but never identified: no userId or anonymousId
+
+    with qtbot.waitSignal(controller.status_message, timeout=20_000) as said:
+        controller.sync_now()
+
+    headline, story = said.args
+    assert headline == "Sync finished: 1 rating delivered."
+    assert "1 customer without userId or anonymousId" in story
+
+
 def test_a_second_sync_now_while_one_runs_is_refused(
     qtbot: QtBot, profile: Profile, controller: SyncController, sandbox: Sandbox
 ) -> None:
