@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QSplitter,
     QTableView,
@@ -26,6 +27,7 @@ from callexa_desktop.app.paged_model import ROW_ROLE, Column, PagedTableModel
 from callexa_desktop.app.queue_model import reason_words, status_words
 from callexa_desktop.app.tables import (
     SearchBox,
+    fit_column,
     restore_table,
     save_table,
     setup_table,
@@ -61,7 +63,7 @@ class CustomersModel(PagedTableModel[CustomerQuery, CustomerRow]):
         Column("Name", "name"),
         Column("Last decision", "last_decision"),
         Column("Last surveyed", "last_surveyed_at"),
-        Column("Latest rating", "nps_rating"),
+        Column("Rating", "nps_rating"),  # the latest; the detail pane has them all
         Column("Last identified", "last_identified_at"),
     )
 
@@ -114,8 +116,23 @@ class CustomersModel(PagedTableModel[CustomerQuery, CustomerRow]):
         }.get(column, self.display(row, column))
 
 
+# Column widths fitted to the first rows shown: (least, most) pixels. The last decision, a
+# sentence, takes the room left (cut with "…", whole in its tooltip).
+FITTED_COLUMNS = {
+    CustomersModel.EMAIL: (160, 280),
+    CustomersModel.NAME: (90, 200),
+    CustomersModel.SURVEYED: (90, 240),
+    CustomersModel.RATING: (50, 120),
+    CustomersModel.IDENTIFIED: (110, 240),
+}
+
+
 class CustomersView(QWidget):
-    """The customers table (search, sort) above the selected customer's details."""
+    """The customers table (search, sort) above the selected customer's details.
+
+    Unless the operator's own column widths were restored, the columns are fitted to the
+    first rows once they are loaded (``fit_columns``).
+    """
 
     detail_shown = Signal(int)
 
@@ -132,11 +149,16 @@ class CustomersView(QWidget):
         self.table.setModel(self.model)
         setup_table(
             self.table,
-            widths={0: 230, 1: 150, 2: 330, 3: 200, 4: 90},
+            widths={0: 220, 1: 130, 3: 200, 4: 100, 5: 200},
             sorted_by=(CustomersModel.EMAIL, Qt.SortOrder.AscendingOrder),
         )
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(CustomersModel.DECISION, QHeaderView.ResizeMode.Stretch)
+        self._fit_when_loaded = True
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.model.loaded.connect(self._show_count)
+        self.model.loaded.connect(self._fit_first_rows)
 
         self.detail = QTextBrowser(objectName="customerDetail")
         self.detail.setPlaceholderText("Choose a customer to see their history.")
@@ -202,6 +224,8 @@ class CustomersView(QWidget):
     def restore_state(self, settings: QSettings) -> None:
         settings.beginGroup(STATE_GROUP)
         saved = restore_table(settings, self.table, order_by="email", descending=False)
+        # The operator's own widths win over fitting.
+        self._fit_when_loaded = self._fit_when_loaded and not saved.widths_restored
         splitter = settings.value("splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
@@ -212,6 +236,19 @@ class CustomersView(QWidget):
         self.search.blockSignals(False)
         self.model.set_query(CustomerQuery(search.strip(), saved.order_by, saved.descending))
         show_sort_order(self.table, self.model.sort_column(), saved.descending)
+
+    def fit_columns(self) -> None:
+        """Size the columns to the rows loaded so far (within ``FITTED_COLUMNS``' limits)."""
+        first = range(min(self.model.rowCount(), self.model.BLOCK_SIZE))
+        shown = [row for row in map(self.model.row_at, first) if row is not None]
+        for column, (least, most) in FITTED_COLUMNS.items():
+            texts = [str(self.model.display(row, column)) for row in shown]
+            fit_column(self.table, column, texts, least, most)
+
+    def _fit_first_rows(self) -> None:
+        if self._fit_when_loaded and self.model.rowCount():
+            self._fit_when_loaded = False
+            self.fit_columns()
 
     def _current_changed(self, current: Any, _previous: Any) -> None:
         row = self.model.data(current, ROW_ROLE) if current.isValid() else None

@@ -4,7 +4,7 @@ over a list of rows with fixed headers, and the search box that waits for a paus
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -18,7 +18,14 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLineEdit,
+    QStyle,
+    QTableView,
+    QWidget,
+)
 
 RowT = TypeVar("RowT")
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -56,6 +63,20 @@ def setup_table(
     header.setStretchLastSection(True)
     for column, width in widths.items():
         header.resizeSection(column, width)
+
+
+def fit_column(table: QTableView, column: int, texts: Iterable[str], least: int, most: int) -> None:
+    """Make ``column`` as wide as the widest of ``texts`` and its header, kept within
+    ``least`` and ``most`` pixels (a longer text is cut with "…" as usual)."""
+    metrics = table.fontMetrics()
+    header = table.horizontalHeader()
+    # The cell's own margins and the focus frame: a few pixels either side of the text.
+    padding = 2 * table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12
+    widest = max(
+        [metrics.horizontalAdvance(text) + padding for text in texts]
+        + [header.sectionSizeHint(column)]
+    )
+    header.resizeSection(column, max(least, min(most, widest)))
 
 
 def show_sort_order(table: QTableView, column: int, descending: bool) -> None:

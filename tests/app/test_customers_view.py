@@ -122,3 +122,56 @@ def test_hovering_a_last_decision_shows_the_whole_sentence(
 
     assert tip == "Not surveyed: customer older than 14 days when identified"
     assert model.data(model.index(1, CustomersModel.EMAIL), Qt.ItemDataRole.ToolTipRole) is None
+
+
+def _shown_at_1100_pixels(qtbot: QtBot, view: CustomersView) -> None:
+    # The Customers tab of a 1100 x 700 window: about 1080 pixels across.
+    view.resize(1080, 600)
+    view.show()
+    qtbot.waitExposed(view)
+
+
+def _widths(view: CustomersView) -> list[int]:
+    header = view.table.horizontalHeader()
+    return [header.sectionSize(column) for column in range(view.model.columnCount())]
+
+
+def test_every_column_fits_at_1100_pixels_without_a_horizontal_scrollbar(
+    qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
+) -> None:
+    _import(profile, tmp_path)
+    view = CustomersView(context)
+    qtbot.addWidget(view)
+    _shown_at_1100_pixels(qtbot, view)
+    with qtbot.waitSignal(view.model.loaded):
+        view.model.refresh()
+    metrics = view.table.fontMetrics()
+    header = view.table.horizontalHeader()
+
+    qtbot.waitUntil(lambda: sum(_widths(view)) <= view.table.viewport().width())
+    assert view.table.horizontalScrollBar().maximum() == 0
+    for column in (CustomersModel.SURVEYED, CustomersModel.IDENTIFIED):
+        widest = max(metrics.horizontalAdvance(text) for text in column_texts(view.model, column))
+        assert header.sectionSize(column) > widest  # dates are never cut
+    assert header.sectionSize(CustomersModel.EMAIL) > metrics.horizontalAdvance("ann@example.com")
+    # The decision sentence takes the room that is left.
+    assert header.sectionSize(CustomersModel.DECISION) >= 200
+
+
+def test_the_operators_own_column_widths_come_back_and_are_not_refitted(
+    qtbot: QtBot, context: AppContext, profile: Profile, tmp_path: Path
+) -> None:
+    _import(profile, tmp_path)
+    first = _view(qtbot, context)
+    first.table.horizontalHeader().resizeSection(CustomersModel.EMAIL, 333)
+    first.table.horizontalHeader().resizeSection(CustomersModel.NAME, 177)
+    first.save_state(context.window_settings)
+
+    again = CustomersView(context)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.model.loaded):
+        again.restore_state(context.window_settings)
+    _shown_at_1100_pixels(qtbot, again)
+
+    assert _widths(again)[CustomersModel.EMAIL] == 333
+    assert _widths(again)[CustomersModel.NAME] == 177
