@@ -450,7 +450,7 @@ def shoot_import(shots: Shots, desktop: Desktop, export: Path) -> None:
 
         def progress(value: ImportProgress) -> None:
             report(value)
-            # Half-way through the file, once some records are counted (they come in batches).
+            # Half-way through the file, once some records are counted.
             half = 0 < value.bytes_total <= 2 * value.bytes_done < 2 * value.bytes_total
             if half and value.records_read and value.phase == "reading" and not reached.is_set():
                 reached.set()

@@ -87,7 +87,8 @@ class ImportController(QObject):
 
 
 class ImportProgressFormatter:
-    """Turns ImportProgress reports into the dialog's bar and line, with records per second."""
+    """Turns ImportProgress reports into the dialog's bar and line: the bytes read lead (the
+    bar is their share), the records read and their rate follow once any are counted."""
 
     def __init__(self) -> None:
         self._started = time.monotonic()
@@ -102,14 +103,13 @@ class ImportProgressFormatter:
                 f"{progress.records_decided:,} of {progress.records_to_decide:,} records decided",
                 headline="Deciding who gets a survey…",
             )
-        file_number = min(progress.files_done + 1, progress.files_total)
-        return ProgressView(
-            progress.bytes_done,
-            progress.bytes_total,
-            f"File {file_number} of {progress.files_total} · "
-            f"{progress.records_read:,} records ({rate:,.0f}/s) · "
-            f"{_size(progress.bytes_done)} of {_size(progress.bytes_total)}",
-        )
+        parts = [f"{_size(progress.bytes_done)} of {_size(progress.bytes_total)}"]
+        if progress.files_total > 1:
+            file_number = min(progress.files_done + 1, progress.files_total)
+            parts.insert(0, f"File {file_number} of {progress.files_total}")
+        if progress.records_read:
+            parts.append(f"{progress.records_read:,} records ({rate:,.0f}/s)")
+        return ProgressView(progress.bytes_done, progress.bytes_total, " · ".join(parts))
 
 
 def _names(files: Sequence[Path]) -> str:

@@ -214,6 +214,8 @@ class _ImportJob:
         self.bytes_before = 0  # bytes of files already finished
         self.bytes_current = 0
         self.records_live = 0  # records read so far, including the current file's
+        # The file being read: its records not written yet count in the progress too.
+        self._intake: Intake | None = None
         self.decided = 0
         self.to_decide = 0
         self.phase = "reading"
@@ -302,7 +304,7 @@ class _ImportJob:
                 larger_page_cache(connection),
                 connection.begin(),
             ):
-                intake = Intake(connection, self.summary.run_id)
+                intake = self._intake = Intake(connection, self.summary.run_id)
                 for item in open_items():
                     if isinstance(item, IdentifyRecord):
                         intake.add_record(item)
@@ -326,6 +328,8 @@ class _ImportJob:
             self.records_live = records_before
             self.summary.cancelled = True
             return
+        finally:
+            self._intake = None
         summary = self.summary
         summary.read += intake.read
         summary.accepted += intake.accepted
@@ -402,6 +406,10 @@ class _ImportJob:
             raise _Cancelled
         self._report()
 
+    def _records_read(self) -> int:
+        """Records read so far, with those of the current file still waiting to be written."""
+        return self.records_live + (0 if self._intake is None else self._intake.waiting)
+
     def _report(self, *, force: bool = False) -> None:
         if self._progress is None:
             return
@@ -415,7 +423,7 @@ class _ImportJob:
                 files_total=len(self.names),
                 bytes_done=min(self.bytes_before + self.bytes_current, self.bytes_total),
                 bytes_total=self.bytes_total,
-                records_read=self.records_live,
+                records_read=self._records_read(),
                 phase=self.phase,
                 records_decided=self.decided,
                 records_to_decide=self.to_decide,

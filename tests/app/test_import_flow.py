@@ -158,19 +158,26 @@ def test_cancel_stops_the_import_and_the_summary_says_so(
     assert "The import was stopped" in controller.summary_dialog.heading.text()
 
 
-def test_progress_line_shows_records_per_second_and_bytes() -> None:
-    formatter = ImportProgressFormatter()
-    view = formatter(
-        ImportProgress(
-            files_done=0,
-            files_total=2,
-            bytes_done=512 * 1024,
-            bytes_total=2 * 1024 * 1024,
-            records_read=1200,
-            phase="reading",
-        )
+def _reading(*, files_total: int = 2, records_read: int = 1200) -> ImportProgress:
+    return ImportProgress(
+        files_done=0,
+        files_total=files_total,
+        bytes_done=512 * 1024,
+        bytes_total=2 * 1024 * 1024,
+        records_read=records_read,
+        phase="reading",
     )
 
+
+def test_progress_line_shows_bytes_first_then_records_per_second() -> None:
+    view = ImportProgressFormatter()(_reading())
+
     assert (view.done, view.total) == (512 * 1024, 2 * 1024 * 1024)
-    assert view.detail.startswith("File 1 of 2 · 1,200 records (")
-    assert view.detail.endswith("/s) · 512.0 KB of 2.0 MB")
+    assert view.detail.startswith("File 1 of 2 · 512.0 KB of 2.0 MB · 1,200 records (")
+    assert view.detail.endswith("/s)")
+
+
+def test_progress_line_has_no_record_count_before_records_are_counted() -> None:
+    view = ImportProgressFormatter()(_reading(files_total=1, records_read=0))
+
+    assert view.detail == "512.0 KB of 2.0 MB"

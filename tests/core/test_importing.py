@@ -641,3 +641,30 @@ def test_a_database_failure_is_one_sentence_and_the_run_says_so(
         run = session.exec(select(ActivityRun)).one()
     assert run.status == RunStatus.FAILED
     assert "database is locked" in run.message
+
+
+def test_progress_counts_records_as_they_are_read_not_only_once_a_batch_is_written(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing, "PROGRESS_INTERVAL", 0.0)  # every report, not every 0.1 s
+    # Fewer records than one write batch, in a file of several read chunks (about 1 KB each).
+    count = 3000
+    padding = "x" * 1000
+    export = write_lines(
+        tmp_path / "big-records.ndjson",
+        [
+            message(f"c{n}@example.com", "2026-03-02T00:00:00Z", f"m{n}", note=padding)
+            for n in range(count)
+        ],
+    )
+    assert count < importing.READ_BATCH
+    seen: list[ImportProgress] = []
+
+    importing.import_files(profile, [export], progress=seen.append)
+
+    reading = [p for p in seen if p.phase == "reading"]
+    part_way = [p for p in reading if 0 < p.bytes_done < p.bytes_total]
+    assert part_way, "the reader reported its bytes part-way"
+    assert all(p.records_read > 0 for p in part_way[1:])
+    assert [p.records_read for p in reading] == sorted(p.records_read for p in reading)
+    assert reading[-1].records_read == count
