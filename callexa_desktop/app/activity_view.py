@@ -17,11 +17,14 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from callexa_desktop.app.context import AppContext, Topic
+from callexa_desktop.app.key_problems import window_sentence
+from callexa_desktop.app.run_words import run_in_words
 from callexa_desktop.app.tables import ListTableModel, setup_table
 from callexa_desktop.app.time_text import local_time_with_hint
 from callexa_desktop.app.workers import WorkerControl
@@ -42,6 +45,16 @@ STATUS_WORDS = {
     RunStatus.FAILED: "Failed",
     RunStatus.CANCELLED: "Cancelled",
 }
+# What the source of a run is, in words: "Read from: export.ndjson".
+SOURCE_WORDS = {
+    RunKind.IMPORT: "Read from",
+    RunKind.POLL: "Checked",
+    RunKind.SEND: "Sent through",
+    RunKind.SYNC: "Sent to",
+    RunKind.RESPONSES: "Fetched from",
+}
+# Counts that say how the work was done, not what it did: left out of the Counts column.
+TECHNICAL_COUNTS = frozenset({"run_id", "requests", "retries", "pages"})
 RUN_LIMIT = 500
 
 
@@ -60,11 +73,14 @@ class RunRow:
 
     @property
     def counts_text(self) -> str:
-        """The numeric counts of the summary in words: "read 10 · accepted 8 · rejected 2"."""
+        """The counts that are not zero: "read 10 · accepted 8 · rejected 2"."""
         parts = [
             f"{key.replace('_', ' ')} {value}"
             for key, value in self.summary.items()
-            if isinstance(value, int) and not isinstance(value, bool) and key != "run_id"
+            if isinstance(value, int)
+            and not isinstance(value, bool)
+            and value
+            and key not in TECHNICAL_COUNTS
         ]
         return " · ".join(parts)
 
@@ -138,6 +154,14 @@ class ActivityView(QWidget):
         setup_table(self.table, widths={0: 230, 1: 130, 2: 80, 3: 180, 4: 300})
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.details = QTextBrowser(objectName="activityDetails")
+        # The raw values, for support: behind an expander, not in the operator's way.
+        self.raw_toggle = QToolButton(objectName="activityRawToggle")
+        self.raw_toggle.setText("Details")
+        self.raw_toggle.setToolTip("Every value recorded for this run, as stored (for support)")
+        self.raw_toggle.setCheckable(True)
+        self.raw_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.raw_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.raw_toggle.toggled.connect(self._raw_toggled)
         self.show_rejections = QPushButton("Show rejected records…")
         self.show_rejections.setEnabled(False)
         self.show_rejections.clicked.connect(self._ask_rejections)
@@ -150,6 +174,7 @@ class ActivityView(QWidget):
         # Each layout is attached before widgets go in, so Qt parents them at once.
         buttons = QHBoxLayout()
         below_layout.addLayout(buttons)
+        buttons.addWidget(self.raw_toggle)
         buttons.addStretch(1)
         buttons.addWidget(self.show_rejections)
         self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="activitySplitter")
@@ -203,8 +228,19 @@ class ActivityView(QWidget):
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         run = self.selected_run()
-        self.details.setHtml(describe_run(run) if run else "")
+        self._show_details(run)
         self.show_rejections.setEnabled(run is not None and run.has_rejections)
+
+    def _raw_toggled(self, shown: bool) -> None:
+        self.raw_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self._show_details(self.selected_run())
+
+    def _show_details(self, run: RunRow | None) -> None:
+        if run is None:
+            self.details.clear()
+            return
+        now = self._context.now()
+        self.details.setHtml(describe_run(run, now, raw=self.raw_toggle.isChecked()))
 
     def _ask_rejections(self) -> None:
         run = self.selected_run()
@@ -212,32 +248,53 @@ class ActivityView(QWidget):
             self.rejections_requested.emit(run.id)
 
 
-def describe_run(run: RunRow) -> str:
-    """The run's details as simple HTML: what, when, result, message and every count."""
-    lines = [
+def describe_run(run: RunRow, now: datetime, *, raw: bool = False) -> str:
+    """The run's details as simple HTML: what, when, from where, and its summary in plain
+    words (``run_words``); with ``raw``, also every stored value as it is, for support."""
+    heading = (
         f"<b>{html.escape(KIND_WORDS.get(run.kind, run.kind))}</b> — "
-        f"{html.escape(STATUS_WORDS.get(run.status, run.status))}",
-    ]
+        f"{html.escape(STATUS_WORDS.get(run.status, run.status))}"
+    )
+    facts = [f"Started {html.escape(local_time_with_hint(run.started_at, now))}"]
     if run.source:
-        lines.append(f"Source: {html.escape(run.source)}")
-    if run.message:
-        lines.append(html.escape(run.message))
-    for key, value in run.summary.items():
-        if key == "run_id":
-            continue
-        lines.append(f"{html.escape(key.replace('_', ' '))}: {html.escape(_plain(value))}")
-    return "<br>".join(lines)
+        label = SOURCE_WORDS.get(run.kind, "Source")
+        facts.append(f"{label}: {html.escape(run.source)}")
+    words = run_in_words(run.kind, run.summary)
+    said = list(words.lines)
+    # The message repeats the counts of a run that went well; it matters when one did not
+    # (unless the plain words already say why it stopped).
+    stopped = isinstance(run.summary.get("stopped"), str) and run.summary["stopped"].strip()
+    if run.message and (not said or (run.status != RunStatus.OK and not stopped)):
+        said.append(window_sentence(run.message))
+    parts = [f"<p>{heading}<br>{'<br>'.join(facts)}</p>"]
+    if said:
+        parts.append("<p>" + "<br>".join(html.escape(line) for line in said) + "</p>")
+    if raw:
+        parts.append(_raw_values(run))
+    return "".join(parts)
 
 
-def _plain(value: Any) -> str:
-    """A summary value in words: dicts as "scheduled 40, already queued 0", lists joined."""
-    if isinstance(value, dict):
-        return ", ".join(f"{str(k).replace('_', ' ')} {_plain(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return "; ".join(_plain(item) for item in value) if value else "none"
-    if value is None:
-        return "—"
-    return str(value)
+def _raw_values(run: RunRow) -> str:
+    """Every stored value of the run, keys and all (the Details expander)."""
+    values: list[tuple[str, Any]] = [
+        ("run", run.id),
+        ("kind", run.kind),
+        ("status", run.status),
+        ("started", run.started_at.isoformat()),
+        ("finished", run.finished_at.isoformat() if run.finished_at else None),
+        ("source", run.source),
+        ("message", run.message),
+        *run.summary.items(),
+    ]
+    lines = "<br>".join(
+        f"{html.escape(str(key))}: {html.escape(_raw(value))}" for key, value in values
+    )
+    return f"<p><i>Details as recorded (for support)</i><br><tt>{lines}</tt></p>"
+
+
+def _raw(value: Any) -> str:
+    """A stored value as it is: text as text, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _load_runs(context: AppContext) -> Any:
