@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QPersistentModelIndex, Qt, QUrl, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.key_problems import window_sentence
-from callexa_desktop.app.run_words import run_in_words
+from callexa_desktop.app.run_words import not_syncable_sentence, run_in_words
 from callexa_desktop.app.tables import ListTableModel, setup_table
 from callexa_desktop.app.time_text import local_time_with_hint
 from callexa_desktop.app.workers import WorkerControl
@@ -54,6 +53,7 @@ SOURCE_WORDS = {
     RunKind.RESPONSES: "Fetched from",
 }
 # Counts that say how the work was done, not what it did: left out of the Counts column.
+NOT_SYNCABLE_LINK = "not-syncable"
 TECHNICAL_COUNTS = frozenset({"run_id", "requests", "retries", "pages"})
 RUN_LIMIT = 500
 
@@ -85,6 +85,13 @@ class RunRow:
         return " · ".join(parts)
 
     @property
+    def not_syncable(self) -> int:
+        """How many customers this sync could not send (no userId or anonymousId)."""
+        value = self.summary.get("not_syncable")
+        counted = isinstance(value, int) and not isinstance(value, bool)
+        return value if self.kind == RunKind.SYNC and counted else 0
+
+    @property
     def has_rejections(self) -> bool:
         rejected = self.summary.get("rejected")
         return (
@@ -103,11 +110,6 @@ class ActivityModel(ListTableModel[RunRow]):
     def __init__(self, context: AppContext) -> None:
         super().__init__([])
         self._context = context
-
-    def set_rows(self, rows: Sequence[RunRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
     def run_by_id(self, run_id: int) -> RunRow | None:
         return next((run for run in self._rows if run.id == run_id), None)
@@ -143,6 +145,8 @@ class ActivityView(QWidget):
 
     # A run whose rejected records the operator wants to see (the main window opens them).
     rejections_requested = Signal(int)
+    # The operator wants to see who cannot be synced yet (the main window lists them).
+    not_syncable_requested = Signal()
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -154,6 +158,8 @@ class ActivityView(QWidget):
         setup_table(self.table, widths={0: 230, 1: 130, 2: 80, 3: 180, 4: 300})
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.details = QTextBrowser(objectName="activityDetails")
+        self.details.setOpenLinks(False)  # the one link lists the customers not synced
+        self.details.anchorClicked.connect(self._link_clicked)
         # The raw values, for support: behind an expander, not in the operator's way.
         self.raw_toggle = QToolButton(objectName="activityRawToggle")
         self.raw_toggle.setText("Details")
@@ -165,6 +171,12 @@ class ActivityView(QWidget):
         self.show_rejections = QPushButton("Show rejected records…")
         self.show_rejections.setEnabled(False)
         self.show_rejections.clicked.connect(self._ask_rejections)
+        self.show_not_syncable = QPushButton("Customers not synced…")
+        self.show_not_syncable.setToolTip(
+            "Who answered but cannot be synced to Segment yet (no userId or anonymousId)"
+        )
+        self.show_not_syncable.setVisible(False)
+        self.show_not_syncable.clicked.connect(self.not_syncable_requested)
         self.heading = QLabel("What the app did, newest first.")
 
         below = QWidget()
@@ -176,6 +188,7 @@ class ActivityView(QWidget):
         below_layout.addLayout(buttons)
         buttons.addWidget(self.raw_toggle)
         buttons.addStretch(1)
+        buttons.addWidget(self.show_not_syncable)
         buttons.addWidget(self.show_rejections)
         self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="activitySplitter")
         self.splitter.addWidget(self.table)
@@ -230,6 +243,7 @@ class ActivityView(QWidget):
         run = self.selected_run()
         self._show_details(run)
         self.show_rejections.setEnabled(run is not None and run.has_rejections)
+        self.show_not_syncable.setVisible(run is not None and run.not_syncable > 0)
 
     def _raw_toggled(self, shown: bool) -> None:
         self.raw_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
@@ -241,6 +255,10 @@ class ActivityView(QWidget):
             return
         now = self._context.now()
         self.details.setHtml(describe_run(run, now, raw=self.raw_toggle.isChecked()))
+
+    def _link_clicked(self, url: QUrl) -> None:
+        if url.fragment() == NOT_SYNCABLE_LINK:
+            self.not_syncable_requested.emit()
 
     def _ask_rejections(self) -> None:
         run = self.selected_run()
@@ -268,7 +286,12 @@ def describe_run(run: RunRow, now: datetime, *, raw: bool = False) -> str:
         said.append(window_sentence(run.message))
     parts = [f"<p>{heading}<br>{'<br>'.join(facts)}</p>"]
     if said:
-        parts.append("<p>" + "<br>".join(html.escape(line) for line in said) + "</p>")
+        shown = [html.escape(line) for line in said]
+        if words.not_syncable:
+            # The count is a link to the list of those customers.
+            where = said.index(not_syncable_sentence(words.not_syncable))
+            shown[where] += f' <a href="#{NOT_SYNCABLE_LINK}">Show who</a>'
+        parts.append("<p>" + "<br>".join(shown) + "</p>")
     if raw:
         parts.append(_raw_values(run))
     return "".join(parts)

@@ -31,6 +31,7 @@ from callexa_desktop.app.error_dialog import show_error
 from callexa_desktop.app.import_flow import ImportController
 from callexa_desktop.app.import_summary import RejectionsDialog
 from callexa_desktop.app.key_problems import for_the_window
+from callexa_desktop.app.not_syncable import NotSyncableDialog
 from callexa_desktop.app.poll_timer import PollTimer
 from callexa_desktop.app.queue_view import QueueView
 from callexa_desktop.app.replan_flow import ReplanController
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.last_error_box: QMessageBox | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.rejections_dialog: RejectionsDialog | None = None
+        self.not_syncable_dialog: NotSyncableDialog | None = None
         context.report_error = self.show_error
 
         self.setWindowTitle(APP_TITLE + (" — DEMO" if context.profile.demo else ""))
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
             lambda changed: self.show_message(f"Re-plan applied: {changed:,} surveys changed.")
         )
         self.activity_view.rejections_requested.connect(self.show_rejections)
+        self.activity_view.not_syncable_requested.connect(self.show_not_syncable)
         self.poll_timer.checked.connect(lambda summary: self.show_message(summary.message()))
         self.poll_timer.failed.connect(lambda error: self.show_message(error.sentence))
         self.restore_state()
@@ -222,6 +225,13 @@ class MainWindow(QMainWindow):
         dialog = RejectionsDialog(self.context, run_id, total, parent=self)
         dialog.open()
         self.rejections_dialog = dialog
+        return dialog
+
+    def show_not_syncable(self) -> NotSyncableDialog:
+        """The customers whose rating cannot be synced yet (no userId or anonymousId)."""
+        dialog = NotSyncableDialog(self.context, parent=self)
+        dialog.open()
+        self.not_syncable_dialog = dialog
         return dialog
 
     def quit(self) -> None:

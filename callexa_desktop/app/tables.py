@@ -136,6 +136,12 @@ class ListTableModel(QAbstractTableModel, Generic[RowT]):
         super().__init__()
         self._rows: Sequence[RowT] = rows
 
+    def set_rows(self, rows: Sequence[RowT]) -> None:
+        """Show ``rows`` instead of the rows shown so far."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
     def row_at(self, row: int) -> RowT | None:
         """The row object at ``row``, or None outside the table."""
         return self._rows[row] if 0 <= row < len(self._rows) else None
