@@ -26,6 +26,7 @@ from callexa_desktop.core.sync_outbox import (
     message_id_for,
     outbox_counts,
     pending_entries,
+    pending_identifies,
     refresh_outbox,
 )
 
@@ -304,3 +305,139 @@ def test_a_lone_surrogate_in_a_comment_does_not_break_encoding() -> None:
 
 def test_a_message_that_cannot_fit_even_without_comment_is_refused() -> None:
     assert encode_identify(entry(user_id="u" * 40_000, comment="hello")) is None
+
+
+def test_the_full_check_finds_every_customer_whose_row_is_not_their_latest_response(
+    profile: Profile,
+) -> None:
+    with profile.database.session() as session:
+        emails = ["old", "missing", "foreign", "tie", "current"]
+        store(session, *(response(f"{e}@example.com", 5, "2026-11-01T08:00:00Z") for e in emails))
+        for row in session.exec(select(SyncOutbox)):
+            mark_delivered(session, [(row.customer_id, row.message_id)], NOW)
+        by_email = {c.email: c for c in session.exec(select(Customer))}
+        # Responses written past the recording path, so only the full check can notice them.
+        for dedupe_key, email, rating, answered in [
+            ("direct-old", "old", 7, datetime(2026, 11, 2, tzinfo=UTC)),
+            ("direct-tie", "tie", 8, datetime(2026, 11, 1, 8, tzinfo=UTC)),  # same time, later id
+        ]:
+            customer_id = by_email[f"{email}@example.com"].id
+            assert customer_id is not None
+            session.add(
+                Response(
+                    dedupe_key=dedupe_key,
+                    customer_id=customer_id,
+                    rating=rating,
+                    answered_at=answered,
+                    received_at=NOW,
+                )
+            )
+        session.flush()
+        outbox = rows(session)
+        session.delete(outbox["missing@example.com"])
+        outbox["foreign@example.com"].response_id = outbox["current@example.com"].response_id
+        session.add(outbox["foreign@example.com"])
+        session.flush()
+
+        assert refresh_outbox(session, NOW) == 4
+
+        pending = {e.email: e.rating for e in pending_entries(session)}
+        statuses = {email: row.status for email, row in rows(session).items()}
+    assert pending == {
+        "old@example.com": 7,
+        "missing@example.com": 5,
+        "foreign@example.com": 5,
+        "tie@example.com": 8,
+    }
+    assert statuses["current@example.com"] == OutboxStatus.DELIVERED
+
+
+def test_pending_identifies_carry_the_same_bytes_as_encode_identify(profile: Profile) -> None:
+    comments = ['She said "wow"\\ \n\t\x01 ünïcödé 漢字 🙂', "", "ok\u2028", "Zu langsam! " * 4000]
+    with profile.database.session() as session:
+        store(
+            session,
+            *(
+                response(f"c{n}@example.com", n, f"2026-11-0{n + 1}T08:00:00Z", comment)
+                for n, comment in enumerate(comments)
+            ),
+        )
+        store(session, response("anon@example.com", 3, "2026-11-05T08:00:00.123456Z"), user_id=None)
+        store(session, response("nobody@example.com", 4, "2026-11-06T08:00:00Z"), user_id=None)
+        anon = session.exec(select(Customer).where(Customer.email == "anon@example.com")).one()
+        anon.anonymous_id = 'a"non'
+        session.add(anon)
+        session.flush()
+        # Times stored in other forms than our own: read back like the model reads them.
+        stored_forms = ["2026-11-01T08:00:00", "2026-11-02 10:00:00+02:00", "2026-11-03 08:00:00"]
+        for form, email in zip(stored_forms, ["c0", "c1", "c2"], strict=True):
+            customer = session.exec(
+                select(Customer).where(Customer.email == f"{email}@example.com")
+            )
+            session.connection().exec_driver_sql(
+                "UPDATE response SET answered_at = ? WHERE customer_id = ?",
+                (form, customer.one().id),
+            )
+        expected = {}
+        for e in pending_entries(session):
+            encoded = encode_identify(e) if e.syncable else None
+            expected[e.message_id] = (
+                e.customer_id,
+                e.email,
+                e.syncable,
+                encoded.body if encoded else None,
+                bool(encoded and encoded.comment_truncated),
+            )
+        got = {
+            p.message_id: (p.customer_id, p.email, p.syncable, p.body, p.comment_truncated)
+            for p in pending_identifies(session)
+        }
+    assert got == expected
+    assert len(got) == 6
+    dates = {json.loads(body)["traits"]["NPS_date"] for _, _, _, body, _ in got.values() if body}
+    assert {"2026-11-01T08:00:00Z", "2026-11-02T08:00:00Z", "2026-11-05T08:00:00.123Z"} <= dates
+    assert sum(truncated for *_, truncated in got.values()) == 1
+
+
+def test_every_pending_row_is_read_once_in_customer_order_across_pages(profile: Profile) -> None:
+    count = 4321  # more than two pages
+    with profile.database.session() as session:
+        record_responses(
+            session,
+            [
+                response(f"c{n:05d}@example.com", n % 11, "2026-11-01T08:00:00Z")
+                for n in range(count)
+            ],
+            source="t",
+            now=NOW,
+        )
+        session.flush()
+        entries = list(pending_entries(session))
+        identifies = list(pending_identifies(session))
+    assert len(entries) == len(identifies) == count
+    assert [e.customer_id for e in entries] == sorted(e.customer_id for e in entries)
+    assert [p.message_id for p in identifies] == [e.message_id for e in entries]
+    assert len({e.message_id for e in entries}) == count
+
+
+def test_delivery_is_marked_across_statement_chunks_and_a_replaced_row_is_left_pending(
+    profile: Profile,
+) -> None:
+    count = 1234  # full chunks and a shorter last one
+    with profile.database.session() as session:
+        record_responses(
+            session,
+            [response(f"c{n:05d}@example.com", 7, "2026-11-01T08:00:00Z") for n in range(count)],
+            source="t",
+            now=NOW,
+        )
+        session.flush()
+        pairs = [(e.customer_id, e.message_id) for e in pending_entries(session)]
+        store(session, response("c00600@example.com", 2, "2026-11-02T08:00:00Z"))
+
+        assert mark_delivered(session, pairs, NOW) == count - 1
+
+        counts = outbox_counts(session)
+        [left] = list(pending_entries(session))
+    assert (counts.delivered, counts.pending) == (count - 1, 1)
+    assert (left.email, left.rating) == ("c00600@example.com", 2)
