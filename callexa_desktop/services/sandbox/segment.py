@@ -20,6 +20,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 import threading
 import zlib
 from collections import Counter
@@ -63,6 +64,7 @@ class SegmentFake:
         self.write_key = write_key
         self.messages: list[dict[str, Any]] = []
         self.requests = 0
+        self.held = 0  # requests being held by ``stall_requests`` right now
         self.request_log: list[RequestRecord] = []
         self._lock = threading.RLock()  # re-entrant: wait_until conditions may read counts
         self._failures: list[_PlannedFailure] = []
@@ -88,7 +90,8 @@ class SegmentFake:
     def stall_requests(self, count: int = 1, *, after: int = 0) -> None:
         """Let ``after`` requests through, then hold the next ``count`` until ``release()``.
 
-        ``request_arrived`` is set when a request is being held.
+        ``request_arrived`` is set when a request is being held, and ``held`` counts them
+        (``wait_until`` wakes up for each).
         """
         with self._lock:
             self._stall_after = after
@@ -103,7 +106,8 @@ class SegmentFake:
     # -- what arrived --------------------------------------------------------------------
 
     def wait_until(self, condition: Callable[[SegmentFake], bool], timeout: float = 30) -> bool:
-        """Block until ``condition(self)`` holds after some request (or ``timeout``); its value."""
+        """Block until ``condition(self)`` holds after some request is answered or held (or
+        ``timeout``); its value."""
         with self._changed:
             return self._changed.wait_for(lambda: condition(self), timeout=timeout)
 
@@ -135,12 +139,16 @@ class SegmentFake:
             stall = self._stall_count > 0 and self._stall_after == 0
             if stall:
                 self._stall_count -= 1
+                self.held += 1
+                self._changed.notify_all()
             elif self._stall_count > 0:
                 self._stall_after -= 1
         if stall:
             self.request_arrived.set()
             # Bounded so a forgotten release cannot hang a test run forever.
             self._release.wait(timeout=120)
+            with self._lock:
+                self.held -= 1
         lowered = {key.lower(): value for key, value in headers.items()}
         status, reply_headers, reply_body, accepted, gzipped, size = self._answer(
             method, path, lowered, body
@@ -186,12 +194,12 @@ class SegmentFake:
             return (*_error(400, "too_large", "Request is too large."), [], gzipped, size)
         try:
             text = raw.decode()
-            messages, sizes = _read_messages(kind, text)
+            messages, oversized = _read_messages(kind, text)
         except (UnicodeDecodeError, ValueError):
             return (*_error(400, "invalid_json", "Body is not valid JSON."), [], gzipped, size)
         if messages is None:
             return (*_error(400, "invalid_request", "No batch in body."), [], gzipped, size)
-        if any(n > MAX_MESSAGE_BYTES for n in sizes):
+        if oversized:
             return (*_error(400, "too_large", "A message is over 32KB."), [], gzipped, size)
         reject = self._reject
         if reject is not None and any(reject(message) for message in messages):
@@ -238,22 +246,27 @@ def _decompress(body: bytes) -> bytes:
 
 
 _DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's four whitespace characters
+# What may follow an element of the batch array: a comma or the closing bracket.
+_AFTER_ELEMENT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
+_MAX_UTF8_BYTES_PER_CHARACTER = 4
 
 
-def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, list[int]]:
-    """The messages of a request and each one's size in bytes *as sent*; ValueError if not JSON.
+def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, bool]:
+    """The messages of a request, and whether one is over 32 KB *as sent*; ValueError if
+    the body is not JSON.
 
     A batch's elements are measured where they stand in the body, as Segment sees them,
-    rather than re-serialised.
+    rather than re-serialised; each is parsed once.
     """
     if kind != "batch":
         payload = json.loads(text)
         if not isinstance(payload, dict):
-            return None, []
-        return [{**payload, "type": payload.get("type", kind)}], [len(text.encode())]
-    ascii_only = text.isascii()
+            return None, False
+        oversized = len(text.encode()) > MAX_MESSAGE_BYTES
+        return [{**payload, "type": payload.get("type", kind)}], oversized
     messages: list[dict[str, Any]] = []
-    sizes: list[int] = []
+    oversized = False
     found = False
     at = _expect(text, 0, "{")
     if _peek(text, at) == "}":
@@ -266,7 +279,8 @@ def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, l
             at = _expect(text, at, ":")
             if key == "batch" and _peek(text, at) == "[":
                 found = True
-                at = _read_array(text, at + 1, messages, sizes, ascii_only)
+                at, over = _read_array(text, at + 1, messages)
+                oversized = oversized or over
             else:
                 _, at = _DECODER.raw_decode(text, at)
             at = _skip(text, at)
@@ -278,29 +292,38 @@ def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, l
     if text[at:].strip():
         raise ValueError("text after the JSON object")
     if not found or not all(isinstance(m, dict) for m in messages):
-        return None, []
-    return messages, sizes
+        return None, False
+    return messages, oversized
 
 
-def _read_array(text: str, at: int, messages: list[Any], sizes: list[int], ascii_only: bool) -> int:
+def _read_array(text: str, at: int, messages: list[Any]) -> tuple[int, bool]:
+    """Parse the array's elements into ``messages``; (position after "]", any over 32 KB)."""
+    # A character is 1 to 4 bytes in UTF-8, so an element of n characters is at most 4n
+    # bytes: only an element longer than a quarter of the limit needs its bytes counted.
+    width = 1 if text.isascii() else _MAX_UTF8_BYTES_PER_CHARACTER
+    oversized = False
     at = _skip(text, at)
     if _peek(text, at) == "]":
-        return at + 1
+        return at + 1, False
+    parse = _DECODER.raw_decode
+    after = _AFTER_ELEMENT.match
     while True:
-        value, end = _DECODER.raw_decode(text, at)
+        value, end = parse(text, at)
         messages.append(value)
-        sizes.append(end - at if ascii_only else len(text[at:end].encode()))
-        at = _skip(text, end)
-        if _peek(text, at) == "]":
-            return at + 1
-        at = _expect(text, at, ",")
+        if (end - at) * width > MAX_MESSAGE_BYTES and not oversized:
+            oversized = len(text[at:end].encode()) > MAX_MESSAGE_BYTES
+        separator = after(text, end)
+        if separator is None:
+            raise ValueError("expected ',' or ']'")
+        at = separator.end()
+        if separator.group(1) == "]":
+            return at, oversized
 
 
 def _skip(text: str, at: int) -> int:
     """Position of the first non-space character at or after ``at``."""
-    while at < len(text) and text[at] in " \t\n\r":
-        at += 1
-    return at
+    found = _SPACE.match(text, at)
+    return found.end() if found is not None else at
 
 
 def _peek(text: str, at: int) -> str:

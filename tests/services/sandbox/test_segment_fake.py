@@ -174,11 +174,30 @@ def test_a_stalled_request_waits_for_release_and_signals_its_arrival(key: str) -
         worker = threading.Thread(target=post)
         worker.start()
         assert server.fake.request_arrived.wait(timeout=10)
+        assert server.fake.wait_until(lambda fake: fake.held == 1, timeout=10)
         assert replies == []
         assert server.fake.messages == []
         server.fake.release()
         worker.join(timeout=10)
+        assert server.fake.held == 0
     assert replies == [200]
+
+
+def test_pretty_printed_batches_are_read_and_measured_as_sent(key: str) -> None:
+    fake = SegmentFake(key)
+    message = identify(2, traits={"c": ""})
+    compact = len(json.dumps(message, separators=(",", ":")))
+    message["traits"]["c"] = "x" * (MAX_MESSAGE_BYTES - compact)  # exactly 32 KB compact
+    spaced = json.dumps({"sentAt": "x", "batch": [identify(1), message]}, indent=2).encode()
+    tight = json.dumps(
+        {"batch": [identify(1), message], "sentAt": "x"}, separators=(",", ":")
+    ).encode()
+    small = json.dumps({"batch": [identify(3), identify(4)]}, indent="\t").encode()
+
+    assert fake.handle("POST", "/v1/batch", auth(key), tight)[0] == 200
+    assert fake.handle("POST", "/v1/batch", auth(key), spaced)[0] == 400  # indented: over 32 KB
+    assert fake.handle("POST", "/v1/batch", auth(key), small)[0] == 200
+    assert [m["messageId"] for m in fake.messages] == ["m1", "m2", "m3", "m4"]
 
 
 def test_many_clients_at_once_lose_nothing(key: str) -> None:
