@@ -9,9 +9,14 @@
 - 401/403 stops the run (the key is wrong); nothing is marked delivered.
 - 400 (and 413) means Segment refused something in the batch: the batch is split in halves
   until the refused message is alone, and that one is reported; the rest are delivered.
-- Only a 2xx counts: ``on_acknowledged`` is called right after each acknowledged request.
+- Only a 2xx counts: ``on_acknowledged`` is called for each acknowledged request, on a
+  recording thread, while the next requests already travel; ``deliver`` returns once every
+  acknowledgement has been recorded.
+- The first request goes alone; once its acknowledgement is recorded, up to ``IN_FLIGHT``
+  requests travel at once (Segment's work on one overlaps ours on the next), and a backoff
+  holds them all.
 
-One ``httpx.Client`` with keep-alive carries every request of a run.
+One ``httpx.Client`` with keep-alive connections carries every request of a run.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from typing import NamedTuple
 
 import httpx
 
@@ -43,16 +49,23 @@ BATCH_PATH = "/v1/batch"
 MAX_BATCH_BYTES = 500_000
 MAX_BATCH_MESSAGES = 2_500
 MAX_MESSAGE_BYTES = 32 * 1024
+# Requests travelling at once after the first: Segment's work on one overlaps ours on the next.
+IN_FLIGHT = 2
 GZIP_LEVEL = 1  # JSON still shrinks about tenfold; higher levels cost more than they save
 _WRITE_KEY = re.compile(r"[\x21-\x7e]{1,1000}")
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
+class OutgoingMessage(NamedTuple):
     """One message for the wire: its messageId and its compact JSON bytes."""
 
     message_id: str
     body: bytes
+
+
+# What ``deliver`` takes: OutgoingMessages or plain (messageId, body) pairs. A large sync
+# passes plain tuples, which the garbage collector stops tracking (it never untracks a
+# NamedTuple), so thousands of them waiting in batches do not set off full collections.
+Message = tuple[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,7 @@ class SegmentClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        in_flight: int = IN_FLIGHT,
     ) -> None:
         if not _WRITE_KEY.fullmatch(write_key):
             # Checked here so a bad key never reaches an HTTP library error message.
@@ -122,6 +136,7 @@ class SegmentClient:
         self._sleep = sleep
         self._monotonic = monotonic
         self._jitter = jitter
+        self.in_flight = max(1, in_flight)
         token = base64.b64encode(f"{write_key}:".encode()).decode()
         self._http = httpx.Client(
             transport=transport,
@@ -158,105 +173,69 @@ class SegmentClient:
 
     def deliver(
         self,
-        messages: Iterable[OutgoingMessage],
+        messages: Iterable[Message],
         *,
         on_acknowledged: Callable[[list[str]], None],
         should_cancel: Callable[[], bool] | None = None,
     ) -> DeliveryReport:
         """Send every message, batch by batch; returns what was delivered, refused and left.
 
-        ``on_acknowledged(message_ids)`` runs after each 2xx, before the next request, so
-        the caller can record the delivery at once; it (and ``should_cancel``) is called
-        from a sender thread, one call at a time.
+        ``on_acknowledged(message_ids)`` is called once for each 2xx, on a recording thread,
+        one call at a time, while the next request already travels; every call has returned
+        when ``deliver`` returns. The first request goes alone and the next one only after
+        its acknowledgement was recorded (a wrong key, endpoint or database costs one
+        request); then up to ``in_flight`` requests travel at once. ``should_cancel`` is asked
+        before each request, from a sender thread, one call at a time: once it says yes no new
+        request starts, and the ones already travelling are still recorded.
         """
-        report = DeliveryReport()
-        settled: set[str] = set()  # delivered or refused: nothing left to do for these
-        seen: list[str] = []
-        stop = threading.Event()
-        failure: list[BaseException] = []
-        # Packing (and whatever produces ``messages``) runs here while a sender thread waits
-        # for Segment, so reading and encoding overlap with the network.
-        handoff: queue.Queue[tuple[list[OutgoingMessage], bytes] | None] = queue.Queue(maxsize=2)
-
-        def acknowledged(message_ids: list[str]) -> None:
-            settled.update(message_ids)
-            on_acknowledged(message_ids)
-
-        def send_batches() -> None:
-            while (item := handoff.get()) is not None:
-                if stop.is_set():
-                    continue  # drain: the rest waits for the next run
-                batch, body = item
-                try:
-                    if should_cancel is not None and should_cancel():
-                        report.cancelled = True
-                        stop.set()
-                    elif not self._deliver_batch(batch, report, acknowledged, body):
-                        stop.set()
-                except BaseException as error:  # handed to the caller's thread below
-                    failure.append(error)
-                    stop.set()
-
-        sender = threading.Thread(target=send_batches, name="segment-sender", daemon=True)
-        sender.start()
-        try:
-            for batch in pack_batches(messages):
-                seen.extend(m.message_id for m in batch)
-                if not stop.is_set():
-                    handoff.put((batch, encode_batch(batch)))
-        except BaseException:
-            stop.set()
-            raise
-        finally:
-            handoff.put(None)
-            sender.join()
-        if failure:
-            raise failure[0]
-        settled.update(message_id for message_id, _ in report.rejected)
-        report.undelivered = [m for m in seen if m not in settled]
-        return report
+        run = _Delivery(self, on_acknowledged, should_cancel)
+        return run.deliver(messages)
 
     def _deliver_batch(
         self,
-        batch: Sequence[OutgoingMessage],
+        batch: Sequence[Message],
         report: DeliveryReport,
         on_acknowledged: Callable[[list[str]], None],
-        body: bytes | None = None,
+        pause: _Pause,
     ) -> bool:
         """Deliver one batch, bisecting on 400; False when the run must stop."""
-        outcome, detail = self._post(batch, report, body)
+        outcome, detail = self._post(batch, report, pause)
         if outcome == _Outcome.OK:
             report.delivered += len(batch)
-            on_acknowledged([m.message_id for m in batch])
+            on_acknowledged([message_id for message_id, _ in batch])
             return True
         if outcome == _Outcome.STOP:
             report.stopped = detail
             return False
         if len(batch) == 1:
-            report.rejected.append((batch[0].message_id, detail))
-            log.warning("Segment refused message %s: %s", batch[0].message_id, detail)
+            [(message_id, _)] = batch
+            report.rejected.append((message_id, detail))
+            log.warning("Segment refused message %s: %s", message_id, detail)
             return True
         middle = len(batch) // 2
-        return self._deliver_batch(batch[:middle], report, on_acknowledged) and self._deliver_batch(
-            batch[middle:], report, on_acknowledged
-        )
+        return self._deliver_batch(
+            batch[:middle], report, on_acknowledged, pause
+        ) and self._deliver_batch(batch[middle:], report, on_acknowledged, pause)
 
     def _post(
-        self, batch: Sequence[OutgoingMessage], report: DeliveryReport, body: bytes | None = None
+        self, batch: Sequence[Message], report: DeliveryReport, pause: _Pause
     ) -> tuple[str, str]:
         """One batch, retried while the failure is transient. Returns (outcome, sentence).
 
-        ``body`` is the batch already encoded for the first attempt; retries re-encode it
-        with a fresh sentAt (the messages, and so their messageIds, stay the same bytes).
+        Every attempt carries the same message bytes (so the same messageIds) with a fresh
+        sentAt; compressing here, on the sender thread, overlaps with the packing of the next
+        batch (zlib works without the interpreter lock). A backoff holds every sender of the
+        run (``pause``): after a 429 or a failure nobody sends until the wait is over.
         """
         started = self._monotonic()
         slept = 0.0
         attempt = 0
         while True:
             attempt += 1
+            while (wait := pause.until - self._monotonic()) > 0:
+                self._sleep(wait)
             report.requests += 1
-            if body is None or attempt > 1:
-                body = encode_batch(batch)
+            body = encode_batch(batch)
             wait_hint: float | None = None
             try:
                 reply = self._http.post(self._url, content=body)
@@ -302,16 +281,159 @@ class SegmentClient:
                 "Segment batch attempt %d failed (%s); retrying in %.1fs", attempt, problem, delay
             )
             report.retries += 1
-            self._sleep(delay)
+            pause.extend(self._monotonic() + delay)
             slept += delay
 
 
-def pack_batches(messages: Iterable[OutgoingMessage]) -> Iterable[list[OutgoingMessage]]:
+class _Pause:
+    """Until when (on the client's monotonic clock) the senders of one run hold back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until = float("-inf")
+
+    @property
+    def until(self) -> float:
+        with self._lock:
+            return self._until
+
+    def extend(self, moment: float) -> None:
+        with self._lock:
+            self._until = max(self._until, moment)
+
+
+# Put on the acknowledgement queue after the first batch: recording it opens the way for more.
+_FIRST_RECORDED: list[str] = []
+
+
+class _Delivery:
+    """One ``deliver`` call: the caller's thread packs and encodes batches, sender threads
+    post them, and a recorder thread hands each acknowledgement to ``on_acknowledged``."""
+
+    def __init__(
+        self,
+        client: SegmentClient,
+        on_acknowledged: Callable[[list[str]], None],
+        should_cancel: Callable[[], bool] | None,
+    ) -> None:
+        self.client = client
+        self.on_acknowledged = on_acknowledged
+        self.should_cancel = should_cancel
+        self.stop = threading.Event()
+        self.opened = threading.Event()  # later batches may go (or the run is stopping)
+        self.lock = threading.Lock()
+        self.asking = threading.Lock()  # should_cancel: one call at a time
+        self.first_taken = False
+        self.stopped = ""
+        self.cancelled = False
+        self.failures: list[BaseException] = []
+        self.settled: set[str] = set()  # recorded as delivered
+        # Packed batches waiting for a sender; bounded so packing stays only a little ahead.
+        self.batches: queue.Queue[list[Message] | None] = queue.Queue(maxsize=client.in_flight)
+        self.acknowledgements: queue.Queue[list[str] | None] = queue.Queue()
+        self.reports = [DeliveryReport() for _ in range(client.in_flight)]
+        self.pause = _Pause()
+
+    def deliver(self, messages: Iterable[Message]) -> DeliveryReport:
+        senders = [
+            threading.Thread(target=self._send, args=(report,), name="segment-sender", daemon=True)
+            for report in self.reports
+        ]
+        recorder = threading.Thread(target=self._record, name="segment-recorder", daemon=True)
+        recorder.start()
+        for sender in senders:
+            sender.start()
+        seen: list[str] = []
+        try:
+            for batch in pack_batches(messages):
+                seen.extend(message_id for message_id, _ in batch)
+                if not self.stop.is_set():
+                    self.batches.put(batch)
+        except BaseException:
+            self._halt()
+            raise
+        finally:
+            for _ in senders:
+                self.batches.put(None)
+            for sender in senders:
+                sender.join()
+            self.acknowledgements.put(None)  # after every sender: nothing more can arrive
+            recorder.join()
+        if self.failures:
+            raise self.failures[0]
+        return self._report(seen)
+
+    def _send(self, report: DeliveryReport) -> None:
+        while (batch := self.batches.get()) is not None:
+            with self.lock:
+                first, self.first_taken = not self.first_taken, True
+            if not first:
+                self.opened.wait()
+            if self.stop.is_set():
+                continue  # drain: the rest waits for the next run
+            try:
+                if self._cancel_asked():
+                    self._halt(cancelled=True)
+                elif not self.client._deliver_batch(
+                    batch, report, self.acknowledgements.put, self.pause
+                ):
+                    self._halt(report.stopped)
+            except BaseException as error:  # handed to the caller's thread
+                self._fail(error)
+            finally:
+                if first:
+                    self.acknowledgements.put(_FIRST_RECORDED)
+
+    def _record(self) -> None:
+        while (message_ids := self.acknowledgements.get()) is not None:
+            if message_ids is _FIRST_RECORDED:
+                self.opened.set()
+            elif not self.failures:
+                try:
+                    self.on_acknowledged(message_ids)
+                except BaseException as error:
+                    self._fail(error)
+                else:
+                    self.settled.update(message_ids)
+
+    def _cancel_asked(self) -> bool:
+        if self.should_cancel is None:
+            return False
+        with self.asking:
+            return self.should_cancel()
+
+    def _halt(self, stopped: str = "", *, cancelled: bool = False) -> None:
+        with self.lock:
+            if not self.stop.is_set():
+                self.stopped, self.cancelled = stopped, cancelled
+            self.stop.set()
+        self.opened.set()  # senders waiting for the first batch see the stop and drain
+
+    def _fail(self, error: BaseException) -> None:
+        with self.lock:
+            self.failures.append(error)
+        self._halt()
+
+    def _report(self, seen: list[str]) -> DeliveryReport:
+        report = DeliveryReport(stopped=self.stopped, cancelled=self.cancelled)
+        for part in self.reports:
+            report.delivered += part.delivered
+            report.rejected.extend(part.rejected)
+            report.requests += part.requests
+            report.retries += part.retries
+            if part.last_error and (part.stopped or not report.last_error):
+                report.last_error = part.last_error  # the stopping sender's error first
+        settled = self.settled | {message_id for message_id, _ in report.rejected}
+        report.undelivered = [m for m in seen if m not in settled]
+        return report
+
+
+def pack_batches(messages: Iterable[Message]) -> Iterable[list[Message]]:
     """Group messages into batches within MAX_BATCH_BYTES and MAX_BATCH_MESSAGES, in order."""
-    batch: list[OutgoingMessage] = []
+    batch: list[Message] = []
     size = _ENVELOPE_BYTES
     for message in messages:
-        extra = len(message.body) + 1  # the comma between messages
+        extra = len(message[1]) + 1  # the body, and the comma between messages
         if batch and (size + extra > MAX_BATCH_BYTES or len(batch) >= MAX_BATCH_MESSAGES):
             yield batch
             batch, size = [], _ENVELOPE_BYTES
@@ -321,10 +443,10 @@ def pack_batches(messages: Iterable[OutgoingMessage]) -> Iterable[list[OutgoingM
         yield batch
 
 
-def encode_batch(batch: Sequence[OutgoingMessage]) -> bytes:
+def encode_batch(batch: Sequence[Message]) -> bytes:
     """The gzip-compressed ``{"batch": [...], "sentAt": ...}`` body of one request."""
     sent_at = json.dumps(iso_utc(utc_now())).encode()
-    raw = b'{"batch":[' + b",".join(m.body for m in batch) + b'],"sentAt":' + sent_at + b"}"
+    raw = b'{"batch":[' + b",".join(body for _, body in batch) + b'],"sentAt":' + sent_at + b"}"
     return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
 
 

@@ -1,9 +1,12 @@
 """The sync run: push every customer's latest rating to Segment as identify traits.
 
-A run refreshes the outbox from the responses, encodes the pending identifies, and hands
-them to ``SegmentClient``; each acknowledged batch is committed as delivered straight away,
-so a run killed at any point loses nothing and the next run sends only what was not
-acknowledged — with the same messageIds. It is recorded as a "sync" Activity run.
+A run checks the outbox against the responses, encodes the pending identifies, and hands
+them to ``SegmentClient``. A row is marked delivered only once Segment answered 2xx to a
+request carrying it; that commit runs on the client's recording thread while the next
+requests travel, and every one is done before the run returns. A run killed at any point
+loses nothing: the next run sends whatever was not yet committed as delivered (a batch
+acknowledged just before the kill too) with the same messageIds, which Segment deduplicates.
+It is recorded as a "sync" Activity run.
 """
 
 from __future__ import annotations
@@ -21,16 +24,15 @@ from callexa_desktop.core.activity import RunKind, RunStatus, finish_run, start_
 from callexa_desktop.core.errors import SyncRefused
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.sync_outbox import (
-    OutboxEntry,
-    encode_identify,
+    PendingIdentify,
     mark_delivered,
     mark_rejected,
     note_failed_attempt,
     outbox_counts,
-    pending_entries,
+    pending_identifies,
     refresh_outbox,
 )
-from callexa_desktop.services.segment import OutgoingMessage, RetryPolicy, SegmentClient
+from callexa_desktop.services.segment import Message, RetryPolicy, SegmentClient
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +119,12 @@ def sync_ratings(
 ) -> SyncSummary:
     """Deliver every customer's latest undelivered rating to the ``segment_endpoint`` setting.
 
-    ``progress(delivered, to_send)`` is called after each acknowledged batch; it and
-    ``should_cancel`` may be called from the run's sender thread. A dry run
-    changes nothing and sends nothing, and needs no key. Raises SyncRefused when
-    ``write_key`` is empty or malformed; every other problem ends up in the summary
-    (``stopped``), and the Activity run is marked failed.
+    ``progress(delivered, to_send)`` is called after each acknowledged batch is committed,
+    from the run's recording thread; ``should_cancel`` is asked before each request, from a
+    sender thread (both one call at a time). When this returns, every acknowledged batch
+    is committed. A dry run changes nothing and sends nothing, and needs no key. Raises
+    SyncRefused when ``write_key`` is empty or malformed; every other problem ends up in the
+    summary (``stopped``), and the Activity run is marked failed.
     """
     endpoint = profile.settings().segment_endpoint
     if dry_run:
@@ -183,23 +186,23 @@ def _sync(
     plan = _Plan(summary)
 
     def acknowledged(message_ids: list[str]) -> None:
-        # Committed before the next request: a crash after this never resends these.
+        # On the recording thread, one batch at a time, after Segment's 2xx for it.
         with profile.database.session() as session:
-            pairs = [(plan.entries[m].customer_id, m) for m in message_ids]
+            pairs = [(plan.customer_ids[m], m) for m in message_ids]
             mark_delivered(session, pairs, profile.clock())
         summary.delivered += len(message_ids)
         if progress is not None:
             progress(summary.delivered, summary.to_send)
 
     # Rows are read and encoded while batches already travel (WAL lets this reader and the
-    # sender's commits work side by side).
+    # recording thread's commits work side by side).
     with profile.database.session() as reading:
         counts = outbox_counts(reading)
         summary.to_send = counts.pending - counts.not_syncable
         if progress is not None:
             progress(0, summary.to_send)
         report = client.deliver(
-            plan.messages(pending_entries(reading)),
+            plan.messages(pending_identifies(reading)),
             on_acknowledged=acknowledged,
             should_cancel=should_cancel,
         )
@@ -209,7 +212,7 @@ def _sync(
         plan.record_too_large(session)
         for message_id, reason in report.rejected:
             mark_rejected(session, message_id, reason)
-            email = plan.entries[message_id].email
+            email = plan.emails[message_id]
             summary.rejected.append({"email": email, "message_id": message_id, "reason": reason})
         if report.undelivered and report.last_error:
             note_failed_attempt(session, report.undelivered, report.last_error)
@@ -219,31 +222,34 @@ def _sync(
 
 
 class _Plan:
-    """Turns pending outbox entries into wire messages, noting what cannot be sent."""
+    """Turns pending identifies into wire messages, noting what cannot be sent."""
 
     def __init__(self, summary: SyncSummary) -> None:
         self.summary = summary
-        self.entries: dict[str, OutboxEntry] = {}  # by messageId, for the acknowledgements
-        self.too_large: list[OutboxEntry] = []
+        # By messageId, for the acknowledgements and refusals; plain values only, so the
+        # garbage collector has nothing to follow in them.
+        self.customer_ids: dict[str, int] = {}
+        self.emails: dict[str, str] = {}
+        self.too_large: list[PendingIdentify] = []
 
-    def messages(self, entries: Iterable[OutboxEntry]) -> Iterator[OutgoingMessage]:
-        for entry in entries:
-            if not entry.syncable:
-                self.summary.not_syncable.append(entry.email)
+    def messages(self, pending: Iterable[PendingIdentify]) -> Iterator[Message]:
+        for identify in pending:
+            if not identify.syncable:
+                self.summary.not_syncable.append(identify.email)
                 continue
-            encoded = encode_identify(entry)
-            if encoded is None:
-                self.too_large.append(entry)
+            if identify.body is None:
+                self.too_large.append(identify)
                 continue
-            self.summary.comments_truncated += encoded.comment_truncated
-            self.entries[entry.message_id] = entry
-            yield OutgoingMessage(entry.message_id, encoded.body)
+            self.summary.comments_truncated += identify.comment_truncated
+            self.customer_ids[identify.message_id] = identify.customer_id
+            self.emails[identify.message_id] = identify.email
+            yield (identify.message_id, identify.body)
 
     def record_too_large(self, session: Session) -> None:
-        for entry in self.too_large:
-            mark_rejected(session, entry.message_id, TOO_LARGE)
+        for identify in self.too_large:
+            mark_rejected(session, identify.message_id, TOO_LARGE)
             self.summary.rejected.append(
-                {"email": entry.email, "message_id": entry.message_id, "reason": TOO_LARGE}
+                {"email": identify.email, "message_id": identify.message_id, "reason": TOO_LARGE}
             )
 
 
@@ -254,7 +260,7 @@ def _dry_run(profile: Profile, endpoint: str) -> SyncSummary:
     with Session(profile.database.engine) as session:
         try:
             refresh_outbox(session, profile.clock())
-            summary.to_send = sum(1 for _ in plan.messages(pending_entries(session)))
+            summary.to_send = sum(1 for _ in plan.messages(pending_identifies(session)))
             plan.record_too_large(session)
             summary.pending = summary.to_send
             summary.failed = len(summary.rejected)

@@ -24,6 +24,7 @@ from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.responses import ResponseRecord, normalise_response, record_responses
 from callexa_desktop.core.settings import set_setting
 from callexa_desktop.services.sandbox.segment import SegmentFake, SegmentServer
+from callexa_desktop.services.segment import IN_FLIGHT
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("callexa-desktop")
 
@@ -166,15 +167,16 @@ def test_a_sync_killed_mid_flight_and_rerun_loses_nothing(
     count = 6000  # several batches
     prepare_profile(data_dir, segment.endpoint, count)
     fake = segment.fake
-    # The first batch is acknowledged; the second is held until the client is dead, and
-    # Segment then accepts it anyway: its acknowledgement never reaches the client.
-    fake.stall_requests(1, after=1)
+    # The first batch is acknowledged; the requests after it (as many as travel at once) are
+    # held until the client is dead, and Segment then accepts them anyway: their
+    # acknowledgements never reach the client.
+    fake.stall_requests(IN_FLIGHT, after=1)
     env = {**os.environ, "SEGMENT_WRITE_KEY": write_key}
     command = [str(CONSOLE_SCRIPT), "--data-dir", str(data_dir), "sync", "--json"]
 
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert fake.request_arrived.wait(timeout=60), "the second batch never arrived"
+        assert fake.wait_until(lambda f: f.held == IN_FLIGHT, timeout=60), "no batches in flight"
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=30)
     finally:
@@ -183,10 +185,11 @@ def test_a_sync_killed_mid_flight_and_rerun_loses_nothing(
             first.wait()
         fake.release()
     assert first.returncode == -signal.SIGKILL
-    assert fake.wait_until(lambda f: len(f.request_log) == 2, timeout=30)
-    acknowledged, lost_reply = (r.message_count for r in fake.request_log)
+    assert fake.wait_until(lambda f: len(f.request_log) == 1 + IN_FLIGHT, timeout=30)
+    acknowledged, *lost_replies = (r.message_count for r in fake.request_log)
+    lost_reply = sum(lost_replies)
     assert acknowledged > 0
-    assert lost_reply > 0
+    assert all(lost > 0 for lost in lost_replies)
     assert outbox_states(data_dir) == {"delivered": acknowledged, "pending": count - acknowledged}
 
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
@@ -202,7 +205,7 @@ def test_a_sync_killed_mid_flight_and_rerun_loses_nothing(
     assert len(by_id) == count  # nothing lost
     copies = sorted(len(sent) for sent in by_id.values())
     assert copies.count(1) == count - lost_reply
-    assert copies.count(2) == lost_reply  # the batch in flight at the kill, sent again
+    assert copies.count(2) == lost_reply  # the batches in flight at the kill, sent again
     for sent in by_id.values():
         assert all(copy == sent[0] for copy in sent)  # each retry is the identical message
     assert write_key not in rerun.stdout + rerun.stderr

@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import secrets
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -20,7 +21,9 @@ from callexa_desktop.services.sandbox.segment import (
     SegmentServer,
 )
 from callexa_desktop.services.segment import (
+    IN_FLIGHT,
     MAX_BATCH_MESSAGES,
+    DeliveryReport,
     OutgoingMessage,
     RetryPolicy,
     SegmentClient,
@@ -69,6 +72,34 @@ def client_for(
     )
 
 
+def deliver_in_background(
+    client: SegmentClient, messages: list[OutgoingMessage], recorded: list[list[str]]
+) -> tuple[threading.Thread, list[DeliveryReport]]:
+    reports: list[DeliveryReport] = []
+    worker = threading.Thread(
+        target=lambda: reports.append(client.deliver(messages, on_acknowledged=recorded.append))
+    )
+    worker.start()
+    return worker, reports
+
+
+class HeldClock(FakeTime):
+    """A fake clock whose ``sleep`` waits for ``wake`` before moving the time on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wake = threading.Event()
+        self.changed = threading.Condition()
+
+    def sleep(self, seconds: float) -> None:
+        with self.changed:
+            self.sleeps.append(seconds)
+            self.changed.notify_all()
+        assert self.wake.wait(timeout=30)
+        with self.changed:
+            self.now += seconds
+
+
 def test_every_message_arrives_once_with_basic_auth_and_gzip(
     segment: SegmentServer, write_key: str
 ) -> None:
@@ -104,8 +135,9 @@ def test_batches_never_exceed_2500_messages(segment: SegmentServer, write_key: s
     with client_for(segment.endpoint, write_key) as client:
         report = client.deliver([message(n) for n in range(6000)], on_acknowledged=lambda _: None)
     assert report.delivered == 6000
-    counts = [r.message_count for r in segment.fake.request_log]
-    assert counts == [2500, 2500, 1000]
+    # Requests after the first travel side by side, so they may be answered in any order.
+    counts = sorted(r.message_count for r in segment.fake.request_log)
+    assert counts == [1000, 2500, 2500]
 
 
 def test_batches_of_large_messages_stay_within_500_kb(
@@ -281,3 +313,101 @@ def test_retry_after_is_read_as_seconds_or_a_date(
     header: str | None, seconds: float | None
 ) -> None:
     assert retry_after_seconds(header) == seconds
+
+
+def test_after_the_first_batch_is_recorded_requests_travel_side_by_side(
+    segment: SegmentServer, write_key: str
+) -> None:
+    fake = segment.fake
+    fake.stall_requests(IN_FLIGHT, after=1)
+    recorded: list[list[str]] = []
+    with client_for(segment.endpoint, write_key) as client:
+        worker, reports = deliver_in_background(
+            client, [message(n) for n in range(10_000)], recorded
+        )
+        try:
+            assert fake.wait_until(lambda f: f.held == IN_FLIGHT, timeout=30)
+            assert [len(ids) for ids in recorded] == [2500]  # recorded before more went out
+        finally:
+            fake.release()
+            worker.join(timeout=30)
+    [report] = reports
+    assert report.delivered == 10_000
+    assert sorted(m for ids in recorded for m in ids) == [f"m-{n:05d}" for n in range(10_000)]
+    assert set(fake.message_id_counts().values()) == {1}
+
+
+def test_recording_an_acknowledgement_does_not_hold_up_the_next_request(
+    segment: SegmentServer, write_key: str
+) -> None:
+    fake = segment.fake
+    recorded: list[list[str]] = []
+
+    def record(message_ids: list[str]) -> None:
+        recorded.append(message_ids)
+        if len(recorded) == 2:
+            # While this batch is being recorded, its sender has already posted the next one.
+            assert fake.wait_until(lambda f: len(f.request_log) >= 4, timeout=30)
+
+    with client_for(segment.endpoint, write_key) as client:
+        report = client.deliver([message(n) for n in range(12_500)], on_acknowledged=record)
+    assert report.delivered == 12_500
+    assert sum(len(ids) for ids in recorded) == 12_500  # all recorded before deliver returned
+
+
+def test_a_failure_to_record_stops_the_run_and_reaches_the_caller(
+    segment: SegmentServer, write_key: str
+) -> None:
+    def record(message_ids: list[str]) -> None:
+        raise OSError("database is locked")
+
+    with (
+        client_for(segment.endpoint, write_key) as client,
+        pytest.raises(OSError, match="locked"),
+    ):
+        client.deliver([message(n) for n in range(6000)], on_acknowledged=record)
+    assert segment.fake.requests == 1  # nothing more went out once recording failed
+
+
+def test_a_retry_after_holds_back_every_sender_of_the_run(write_key: str) -> None:
+    clock = HeldClock()
+    sent: list[str] = []  # the first messageId of each request, in order
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        first = json.loads(gzip.decompress(request.content))["batch"][0]["messageId"]
+        with clock.changed:
+            sent.append(first)
+            refused_before = sent.count(first) > 1
+        if first == "m-02500" and not refused_before:
+            return httpx.Response(429, headers={"Retry-After": "7"})
+        if first == "m-05000":  # travelling beside the refused batch: answered once it waits
+            with clock.changed:
+                assert clock.changed.wait_for(lambda: clock.sleeps, timeout=30)
+        return httpx.Response(200, json={"success": True})
+
+    client = SegmentClient(
+        "https://api.segment.io",
+        write_key,
+        transport=httpx.MockTransport(handler),
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+        jitter=lambda: 0.5,
+    )
+    recorded: list[list[str]] = []
+    with client:
+        worker, reports = deliver_in_background(
+            client, [message(n) for n in range(12_500)], recorded
+        )
+        try:
+            with clock.changed:
+                # The sender that was answered 200 waits out the other one's Retry-After too.
+                assert clock.changed.wait_for(lambda: len(clock.sleeps) == 2, timeout=30)
+                assert "m-07500" not in sent
+        finally:
+            clock.wake.set()
+            worker.join(timeout=30)
+    [report] = reports
+    assert report.delivered == 12_500
+    assert clock.sleeps == [7, 7]
+    assert sent.count("m-02500") == 2
+    assert sorted(set(sent)) == ["m-00000", "m-02500", "m-05000", "m-07500", "m-10000"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from callexa_desktop.core.activity import RunKind, recent_runs
@@ -21,6 +22,8 @@ from callexa_desktop.core.sync_outbox import OutboxStatus, outbox_counts
 from callexa_desktop.services.sandbox.segment import SegmentFake, SegmentServer
 from callexa_desktop.services.syncing import sync_ratings
 from tests.services.fault_server import DROP, FakeTime, FaultServer, Status
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -272,3 +275,34 @@ def test_an_over_long_comment_is_truncated_and_the_rating_still_arrives(
     assert message["traits"]["NPS_comment"].startswith("Zu langsam! ")
     assert message["traits"]["NPS_comment"].endswith("…")
     assert len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()) <= 32 * 1024
+
+
+def test_a_large_sync_has_committed_every_acknowledged_batch_when_it_returns(
+    profile: Profile, segment: SegmentFake, write_key: str
+) -> None:
+    count = 5000  # several batches, recorded while the next ones travel
+    with profile.database.session() as session:
+        records = [
+            normalise_response(reply(f"c{n:04d}", n % 11, 1 + n % 28), source="t", line=None)
+            for n in range(count)
+        ]
+        record_responses(
+            session, [r for r in records if isinstance(r, ResponseRecord)], source="t", now=NOW
+        )
+        session.flush()
+        session.execute(update(Customer).values(user_id="user-" + Customer.email))
+    seen: list[tuple[int, int]] = []
+
+    summary = sync_ratings(
+        profile, write_key, progress=lambda done, total: seen.append((done, total))
+    )
+
+    with profile.database.session() as session:
+        counts = outbox_counts(session)
+    assert (counts.delivered, counts.pending) == (count, 0)
+    assert (summary.delivered, summary.pending) == (count, 0)
+    assert summary.requests >= 3
+    assert seen[0] == (0, count)
+    assert seen[-1] == (count, count)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert len(segment.message_id_counts()) == count
