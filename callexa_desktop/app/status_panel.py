@@ -28,10 +28,15 @@ from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.queue import due_count
 from callexa_desktop.core.schedule import next_sync_due
 from callexa_desktop.core.sending import budget_remaining
-from callexa_desktop.services.keychain import Keychain, KeyName, KeyStatus
+from callexa_desktop.services.keychain import Keychain, KeyName, KeySource, KeyStatus
 
 log = logging.getLogger(__name__)
 
+SOURCE_WORDS = {
+    KeySource.KEYCHAIN: "set, in the keychain",
+    KeySource.ENVIRONMENT: "set, from its environment variable",
+    KeySource.NOT_SET: "not set",
+}
 REFRESH_EVERY_MS = 60_000
 # Several "data changed" announcements in a burst make one refresh.
 DEBOUNCE_MS = 250
@@ -193,13 +198,20 @@ class StatusPanel(QObject):
         self.facts = facts
         now = self._context.now()
         self.keys_label.setText(keys_text(facts))
-        self.keys_label.setToolTip(facts.keys_problem or "Set the keys under Keys…")
+        self.keys_label.setToolTip(keys_tooltip(facts))
         self.due_label.setText(f"{facts.due:,} due" if facts.due != 1 else "1 due")
+        self.due_label.setToolTip("Surveys whose time has come and that were not sent yet")
         if facts.budget_left is None:
             self.budget_label.setText("Budget: no limit")
+            self.budget_label.setToolTip("No monthly limit on the surveys sent (Settings)")
         else:
+            # Short: every pixel the facts take is gone from the messages at the left.
             self.budget_label.setText(
-                f"Budget left: {facts.budget_left:,} of {facts.monthly_budget:,} this month"
+                f"Budget: {facts.budget_left:,} of {facts.monthly_budget:,} left"
+            )
+            self.budget_label.setToolTip(
+                f"{facts.budget_left:,} of this month's {facts.monthly_budget:,} surveys are "
+                "left; the budget starts again on the 1st"
             )
         last = f"last {_ago(facts.last_sync, now)}" if facts.last_sync else "never synced"
         if facts.next_sync is None:
@@ -228,12 +240,23 @@ def _ago(moment: datetime, now: datetime) -> str:
     return "just now" if hint == "now" else hint
 
 
+KEY_NAMES = {KeyName.CALLEXA: "Callexa", KeyName.SEGMENT: "Segment"}
+
+
 def keys_text(facts: StatusFacts) -> str:
-    """ "Keys: Callexa ✓ · Segment missing", or the keychain problem in short."""
+    """ "Keys ✓" when every key is set, else the missing ones ("Keys: Segment missing"), or
+    the keychain problem in short."""
     if not facts.keys:
         return "Keys: keychain unavailable"
-    names = {KeyName.CALLEXA: "Callexa", KeyName.SEGMENT: "Segment"}
-    parts = [
-        f"{names.get(key.name, key.name)} {'✓' if key.is_set else 'missing'}" for key in facts.keys
-    ]
-    return "Keys: " + " · ".join(parts)
+    missing = [KEY_NAMES.get(key.name, key.name) for key in facts.keys if not key.is_set]
+    if not missing:
+        return "Keys ✓"
+    return "Keys: " + " · ".join(f"{name} missing" for name in missing)
+
+
+def keys_tooltip(facts: StatusFacts) -> str:
+    """Where each key comes from (never the key), and where to set them."""
+    if not facts.keys:
+        return facts.keys_problem or "Set the keys under Keys…"
+    lines = [f"{key.label}: {SOURCE_WORDS.get(key.source, key.source)}" for key in facts.keys]
+    return "\n".join([*lines, "Set the keys under Keys…"])

@@ -59,9 +59,11 @@ def test_everything_set_shows_keys_due_budget_and_sync_times(
     panel.refresh()
     qtbot.waitUntil(lambda: panel.facts is not None)
 
-    assert panel.keys_label.text() == "Keys: Callexa ✓ · Segment ✓"
+    assert panel.keys_label.text() == "Keys ✓"
+    assert "Segment write key: set, from its environment variable" in panel.keys_label.toolTip()
     assert panel.due_label.text() == "1 due"
-    assert panel.budget_label.text() == "Budget left: 7 of 10 this month"
+    assert panel.budget_label.text() == "Budget: 7 of 10 left"
+    assert "this month's 10 surveys" in panel.budget_label.toolTip()
     tomorrow_six = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
     assert panel.sync_label.text() == f"Sync: last 2 hours ago, next {local_time(tomorrow_six)}"
 
@@ -96,3 +98,18 @@ def test_a_sync_under_a_minute_ago_reads_just_now_and_an_overdue_one_due_now(
     finish_run(profile.database, run, status=RunStatus.OK, clock=profile.clock)
     panel.refresh()
     qtbot.waitUntil(lambda: panel.sync_label.text().startswith("Sync: last just now, next "))
+
+
+def test_only_a_missing_key_is_named(
+    qtbot: QtBot,
+    context: AppContext,
+    bar: QStatusBar,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CALLEXA_API_KEY", secrets.token_hex(16))
+    panel = _panel(context, bar)
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.facts is not None)
+
+    assert panel.keys_label.text() == "Keys: Segment missing"
+    assert "Segment write key: not set" in panel.keys_label.toolTip()
