@@ -85,6 +85,14 @@ class RunRow:
         return " · ".join(parts)
 
     @property
+    def shown_message(self) -> str:
+        """The message as the window words it: a key problem points at Keys…, not the CLI."""
+        stopped = self.summary.get("stopped")
+        if isinstance(stopped, str) and stopped and stopped in self.message:
+            return self.message.replace(stopped, window_sentence(stopped))
+        return window_sentence(self.message)
+
+    @property
     def not_syncable(self) -> int:
         """How many customers this sync could not send (no userId or anonymousId)."""
         value = self.summary.get("not_syncable")
@@ -134,9 +142,9 @@ class ActivityModel(ListTableModel[RunRow]):
             if column == self.COUNTS:
                 return run.counts_text
             if column == self.MESSAGE:
-                return run.message
+                return run.shown_message
         if role == Qt.ItemDataRole.ToolTipRole and column in (self.SOURCE, self.MESSAGE):
-            return run.source if column == self.SOURCE else run.message
+            return run.source if column == self.SOURCE else run.shown_message
         return None
 
 
@@ -283,7 +291,7 @@ def describe_run(run: RunRow, now: datetime, *, raw: bool = False) -> str:
     # (unless the plain words already say why it stopped).
     stopped = isinstance(run.summary.get("stopped"), str) and run.summary["stopped"].strip()
     if run.message and (not said or (run.status != RunStatus.OK and not stopped)):
-        said.append(window_sentence(run.message))
+        said.append(run.shown_message)
     parts = [f"<p>{heading}<br>{'<br>'.join(facts)}</p>"]
     if said:
         shown = [html.escape(line) for line in said]

@@ -175,6 +175,10 @@ def test_a_sync_stopped_by_a_refused_key_points_at_keys(
     assert "3 ratings left for the next sync." in text
     assert "Segment refused the write key. Open Keys… to check or replace it." in text
     assert "callexa-desktop keys set" not in text
+    message = _cell(view, 0, ActivityModel.MESSAGE)
+    assert message.startswith("Delivered 0 of 3 ratings")
+    assert "Open Keys…" in message
+    assert "callexa-desktop keys set" not in message
 
 
 def test_the_details_expander_shows_every_recorded_value_for_support(
