@@ -180,11 +180,12 @@ class SegmentClient:
     ) -> DeliveryReport:
         """Send every message, batch by batch; returns what was delivered, refused and left.
 
-        ``on_acknowledged(message_ids)`` is called once for each 2xx, on a recording thread,
-        one call at a time, while the next request already travels; every call has returned
-        when ``deliver`` returns. The first request goes alone and the next one only after
-        its acknowledgement was recorded (a wrong key, endpoint or database costs one
-        request); then up to ``in_flight`` requests travel at once. ``should_cancel`` is asked
+        ``on_acknowledged(message_ids)`` is called for each 2xx, on a recording thread, one
+        call at a time, while the next requests already travel (acknowledgements that arrive
+        while one is being recorded come together in one call); every call has returned when
+        ``deliver`` returns. The first request goes alone and the next ones only after its
+        acknowledgement was recorded (a wrong key, endpoint or database costs one request);
+        then up to ``in_flight`` requests travel at once. ``should_cancel`` is asked
         before each request, from a sender thread, one call at a time: once it says yes no new
         request starts, and the ones already travelling are still recorded.
         """
@@ -304,6 +305,7 @@ class _Pause:
 
 # Put on the acknowledgement queue after the first batch: recording it opens the way for more.
 _FIRST_RECORDED: list[str] = []
+_NOTHING: list[str] = []  # the acknowledgement queue is empty for now
 
 
 class _Delivery:
@@ -385,16 +387,37 @@ class _Delivery:
                     self.acknowledgements.put(_FIRST_RECORDED)
 
     def _record(self) -> None:
-        while (message_ids := self.acknowledgements.get()) is not None:
-            if message_ids is _FIRST_RECORDED:
+        item = self.acknowledgements.get()
+        while item is not None:
+            if item is _FIRST_RECORDED:
                 self.opened.set()
-            elif not self.failures:
-                try:
-                    self.on_acknowledged(message_ids)
-                except BaseException as error:
-                    self._fail(error)
-                else:
-                    self.settled.update(message_ids)
+                item = self.acknowledgements.get()
+                continue
+            message_ids = list(item)
+            # Acknowledgements that came in meanwhile are recorded with it, in one go.
+            item = self._next_now()
+            while item is not None and item is not _FIRST_RECORDED and item is not _NOTHING:
+                message_ids.extend(item)
+                item = self._next_now()
+            self._record_now(message_ids)
+            if item is _NOTHING:
+                item = self.acknowledgements.get()
+
+    def _next_now(self) -> list[str] | None:
+        try:
+            return self.acknowledgements.get_nowait()
+        except queue.Empty:
+            return _NOTHING
+
+    def _record_now(self, message_ids: list[str]) -> None:
+        if self.failures:
+            return  # the run is failing: the rest waits for the next run
+        try:
+            self.on_acknowledged(message_ids)
+        except BaseException as error:
+            self._fail(error)
+        else:
+            self.settled.update(message_ids)
 
     def _cancel_asked(self) -> bool:
         if self.should_cancel is None:
