@@ -233,17 +233,21 @@ class _Plan:
         self.too_large: list[PendingIdentify] = []
 
     def messages(self, pending: Iterable[PendingIdentify]) -> Iterator[Message]:
-        for identify in pending:
-            if not identify.syncable:
-                self.summary.not_syncable.append(identify.email)
+        customer_ids, emails = self.customer_ids, self.emails
+        for customer_id, email, message_id, syncable, body, comment_truncated in pending:
+            if body is None:
+                if syncable:
+                    self.too_large.append(
+                        PendingIdentify(customer_id, email, message_id, True, None)
+                    )
+                else:
+                    self.summary.not_syncable.append(email)
                 continue
-            if identify.body is None:
-                self.too_large.append(identify)
-                continue
-            self.summary.comments_truncated += identify.comment_truncated
-            self.customer_ids[identify.message_id] = identify.customer_id
-            self.emails[identify.message_id] = identify.email
-            yield (identify.message_id, identify.body)
+            if comment_truncated:
+                self.summary.comments_truncated += 1
+            customer_ids[message_id] = customer_id
+            emails[message_id] = email
+            yield (message_id, body)
 
     def record_too_large(self, session: Session) -> None:
         for identify in self.too_large:
