@@ -22,7 +22,7 @@ prepared for the clients is frozen out of this process's collector: neither favo
 client (analytics-python gains the most from the second), and ``--server-gc`` turns the
 first back on.
 
-Run:  .venv/bin/python bench/sync_bench.py [--count 20000] [--rounds 3] [--rtt-ms 0]
+Run:  .venv/bin/python bench/sync_bench.py [--count 20000] [--rounds 3] [--warmup 1] [--rtt-ms 0]
       [--no-gzip-for-theirs] [--their-upload-size 100] [--server-gc]
 
 ``--rtt-ms`` makes the server wait that long before answering each request, as a real
@@ -246,6 +246,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs of each first")
     parser.add_argument(
         "--rtt-ms",
         type=float,
@@ -290,9 +291,16 @@ def main() -> int:
             # the other's fixtures.
             gc.collect()
             gc.freeze()
+            for _ in range(args.warmup):  # first runs fill caches (statements, pages): untimed
+                server.reset()
+                reset_outbox(profile)
+                run_ours(profile, write_key)
+                server.reset()
+                run_theirs(calls, write_key, server.endpoint, queue=args.count, gzip=gzip)
             for round_ in range(1, args.rounds + 1):
                 server.reset()
                 reset_outbox(profile)
+                gc.collect()  # each run starts without the other's garbage
                 elapsed, cpu = run_ours(profile, write_key)
                 ours.append(elapsed)
                 mine = server.arrivals()
@@ -304,6 +312,7 @@ def main() -> int:
                 assert mine.messages == mine.unique_ids == args.count, "ours lost messages"
 
                 server.reset()
+                gc.collect()
                 elapsed, cpu, refused = run_theirs(
                     calls,
                     write_key,
