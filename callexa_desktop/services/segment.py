@@ -309,8 +309,9 @@ _NOTHING: list[str] = []  # the acknowledgement queue is empty for now
 
 
 class _Delivery:
-    """One ``deliver`` call: the caller's thread packs and encodes batches, sender threads
-    post them, and a recorder thread hands each acknowledgement to ``on_acknowledged``."""
+    """One ``deliver`` call: the caller's thread packs batches (and runs whatever produces
+    the messages), sender threads compress and post them, and a recorder thread hands the
+    acknowledgements to ``on_acknowledged``."""
 
     def __init__(
         self,
