@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from callexa_desktop.core.polling import (
 )
 from callexa_desktop.core.profile import Profile
 from tests.conftest import FakeClock
+from tests.core.identify_lines import identify_lines
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 RECENT = NOW - timedelta(seconds=10)
@@ -107,22 +107,6 @@ def inbox(tmp_path: Path) -> Path:
     folder = tmp_path / "inbox"
     folder.mkdir()
     return folder
-
-
-def identify_lines(*numbers: int) -> str:
-    return "".join(
-        json.dumps(
-            {
-                "type": "identify",
-                "messageId": f"m-{n}",
-                "userId": f"u-{n}",
-                "timestamp": "2026-01-01T00:00:00Z",
-                "traits": {"email": f"person{n}@example.com"},
-            }
-        )
-        + "\n"
-        for n in numbers
-    )
 
 
 def customer_emails(profile: Profile) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.settings import set_setting
 from callexa_desktop.services.identify_feed import display_url, poll_feed, poll_sources
 from tests.conftest import FakeClock
+from tests.core.identify_lines import identify_lines as identify_text
 
 
 @dataclass
@@ -111,19 +111,7 @@ def feed() -> Iterator[FeedServer]:
 
 
 def identify_lines(*numbers: int) -> bytes:
-    return "".join(
-        json.dumps(
-            {
-                "type": "identify",
-                "messageId": f"m-{n}",
-                "userId": f"u-{n}",
-                "timestamp": "2026-01-01T00:00:00Z",
-                "traits": {"email": f"person{n}@example.com"},
-            }
-        )
-        + "\n"
-        for n in numbers
-    ).encode()
+    return identify_text(*numbers).encode()
 
 
 def customer_emails(profile: Profile) -> list[str]:
