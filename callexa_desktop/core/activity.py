@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -57,6 +60,65 @@ def finish_run(
         run.summary = json.dumps(dict(summary or {}), default=str)
         run.message = message
         session.add(run)
+
+
+@dataclass
+class RunRecord:
+    """The run being recorded; the caller sets how it ends before its block does.
+
+    ``counts`` is called when the run ends (also when it fails), so the Activity row keeps
+    the counts known at that moment; pass e.g. ``summary.as_dict``.
+    """
+
+    run_id: int
+    status: str = RunStatus.OK
+    message: str = ""
+    counts: Callable[[], Mapping[str, Any]] = dict
+
+
+@contextmanager
+def recorded_run(
+    database: Database,
+    kind: str,
+    *,
+    source: str = "",
+    clock: Clock = utc_now,
+    failure_message: str | Callable[[BaseException], str] = (
+        "The run stopped because of an unexpected problem."
+    ),
+    log: logging.Logger | None = None,
+) -> Iterator[RunRecord]:
+    """Record one run around a block: started at once, finished when the block ends.
+
+    Yields a RunRecord whose ``status`` (default OK), ``message`` and ``counts`` the block
+    sets. An exception escaping the block finishes the run FAILED with ``failure_message``
+    (a sentence, or a function of the exception giving one) and the counts so far, is
+    logged to ``log`` when given, and is raised again.
+    """
+    run = RunRecord(run_id=start_run(database, kind, source=source, clock=clock))
+    try:
+        yield run
+    except BaseException as error:
+        if log is not None:
+            log.exception("%s run %s ended unexpectedly", kind, run.run_id)
+        message = failure_message if isinstance(failure_message, str) else failure_message(error)
+        finish_run(
+            database,
+            run.run_id,
+            status=RunStatus.FAILED,
+            summary=run.counts(),
+            message=message,
+            clock=clock,
+        )
+        raise
+    finish_run(
+        database,
+        run.run_id,
+        status=run.status,
+        summary=run.counts(),
+        message=run.message,
+        clock=clock,
+    )
 
 
 def recent_runs(

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from callexa_desktop.core.activity import RunKind, RunStatus, finish_run, start_run
+from callexa_desktop.core.activity import RunKind, recorded_run
 from callexa_desktop.core.clock import as_utc, iso_utc
 from callexa_desktop.core.errors import UnreadableFile
 from callexa_desktop.core.models import Customer, Rejection, Response, Survey, SurveyStatus
@@ -256,33 +256,20 @@ def import_response_files(
     before it. ``progress(files_done, files_total)`` is called after each file.
     """
     names = [path.name for path in paths]
-    run_id = start_run(
-        profile.database, RunKind.RESPONSES, source=", ".join(names), clock=profile.clock
-    )
-    summary = ResponseSummary(run_id=run_id, files=names)
-    try:
+    with recorded_run(
+        profile.database,
+        RunKind.RESPONSES,
+        source=", ".join(names),
+        clock=profile.clock,
+        failure_message="The import stopped part-way; responses read before that were kept.",
+    ) as run:
+        summary = ResponseSummary(run_id=run.run_id, files=names)
+        run.counts = lambda: _counts(summary)
         for done, path in enumerate(paths, start=1):
-            _import_one(profile, path, run_id, summary)
+            _import_one(profile, path, run.run_id, summary)
             if progress is not None:
                 progress(done, len(paths))
-    except BaseException:
-        finish_run(
-            profile.database,
-            run_id,
-            status=RunStatus.FAILED,
-            summary=_counts(summary),
-            message="The import stopped part-way; responses read before that were kept.",
-            clock=profile.clock,
-        )
-        raise
-    finish_run(
-        profile.database,
-        run_id,
-        status=RunStatus.OK,
-        summary=_counts(summary),
-        message=summary.sentence(),
-        clock=profile.clock,
-    )
+        run.message = summary.sentence()
     return summary
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
-from callexa_desktop.core.activity import RunKind, RunStatus, finish_run, start_run
+from callexa_desktop.core.activity import RunKind, RunStatus, recorded_run
 from callexa_desktop.core.errors import SyncRefused
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.sync_outbox import (
@@ -143,34 +143,22 @@ def sync_ratings(
         sleep=sleep,
         monotonic=monotonic,
     )
-    run_id = start_run(profile.database, RunKind.SYNC, source=endpoint, clock=profile.clock)
-    summary = SyncSummary(run_id=run_id, endpoint=endpoint)
-    try:
+    with recorded_run(
+        profile.database,
+        RunKind.SYNC,
+        source=endpoint,
+        clock=profile.clock,
+        failure_message="The sync stopped part-way; acknowledged ratings were kept as delivered.",
+    ) as run:
+        summary = SyncSummary(run_id=run.run_id, endpoint=endpoint)
+        run.counts = lambda: _counts(summary)
         with client:
             _sync(profile, client, summary, progress, should_cancel)
-    except BaseException:
-        finish_run(
-            profile.database,
-            run_id,
-            status=RunStatus.FAILED,
-            summary=_counts(summary),
-            message="The sync stopped part-way; acknowledged ratings were kept as delivered.",
-            clock=profile.clock,
-        )
-        raise
-    status = RunStatus.OK
-    if summary.stopped:
-        status = RunStatus.FAILED
-    elif summary.cancelled:
-        status = RunStatus.CANCELLED
-    finish_run(
-        profile.database,
-        run_id,
-        status=status,
-        summary=_counts(summary),
-        message=summary.sentence(),
-        clock=profile.clock,
-    )
+        if summary.stopped:
+            run.status = RunStatus.FAILED
+        elif summary.cancelled:
+            run.status = RunStatus.CANCELLED
+        run.message = summary.sentence()
     return summary
 
 
