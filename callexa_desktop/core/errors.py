@@ -41,3 +41,11 @@ class ResourceMissing(CallexaError):
 
 class SyncRefused(CallexaError):
     """A sync to Segment cannot run (no or malformed write key); the message says what to do."""
+
+
+class ExportCancelled(CallexaError):
+    """The operator cancelled an export; no file was saved."""
+
+
+class ExportFailed(CallexaError):
+    """An export could not be written (folder missing, no permission, disk full)."""

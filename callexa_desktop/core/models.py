@@ -130,6 +130,10 @@ class Response(SQLModel, table=True):
     sent_at: datetime | None = utc_column()
     source: str = ""
     received_at: datetime = utc_column(nullable=False)
+    # The operator's follow-up: None (nothing to do), "open" (to do) or "done"; see core/review.
+    follow_up: str | None = Field(default=None, index=True)
+    follow_up_note: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    follow_up_changed_at: datetime | None = utc_column()
 
 
 class Setting(SQLModel, table=True):
