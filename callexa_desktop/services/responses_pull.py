@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
-from callexa_desktop.core.activity import RunKind, RunStatus, finish_run, start_run
+from callexa_desktop.core.activity import RunKind, recorded_run
 from callexa_desktop.core.models import Cursor
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.responses import (
@@ -83,9 +83,15 @@ def pull_responses(
     with a sentence) ends the run as failed and is raised again; pages stored before it
     stay stored and the cursor stays after the last of them.
     """
-    run_id = start_run(profile.database, RunKind.RESPONSES, source=SOURCE, clock=profile.clock)
-    summary = ResponseSummary(run_id=run_id, files=[SOURCE])
-    try:
+    with recorded_run(
+        profile.database,
+        RunKind.RESPONSES,
+        source=SOURCE,
+        clock=profile.clock,
+        failure_message=_failure_sentence,
+    ) as run:
+        summary = ResponseSummary(run_id=run.run_id, files=[SOURCE])
+        run.counts = lambda: _counts(summary)
         with profile.database.session() as session:
             cursor = load_cursor(session)
         for _ in range(max_pages):
@@ -99,7 +105,7 @@ def pull_responses(
                     _items(page),
                     source=SOURCE,
                     now=profile.clock(),
-                    run_id=run_id,
+                    run_id=run.run_id,
                     summary=summary,
                 )
                 if page.next_cursor and page.next_cursor != cursor:
@@ -108,24 +114,7 @@ def pull_responses(
             if not page.has_more or page.next_cursor in (None, cursor):
                 break
             cursor = page.next_cursor
-    except BaseException as error:
-        finish_run(
-            profile.database,
-            run_id,
-            status=RunStatus.FAILED,
-            summary=_counts(summary),
-            message=str(error) or "The pull stopped part-way; pages read before were kept.",
-            clock=profile.clock,
-        )
-        raise
-    finish_run(
-        profile.database,
-        run_id,
-        status=RunStatus.OK,
-        summary=_counts(summary),
-        message=summary.sentence(),
-        clock=profile.clock,
-    )
+        run.message = summary.sentence()
     return summary
 
 
@@ -161,6 +150,11 @@ def _items(page: ReplyPage) -> list[ResponseItem]:
     detail = "Callexa sent a response without an id, email, whole-number rating or date"
     items.extend([ResponseRejected(SOURCE, None, "malformed_response", detail)] * skipped)
     return items
+
+
+def _failure_sentence(error: BaseException) -> str:
+    # A CallexaError already is the sentence the operator should read.
+    return str(error) or "The pull stopped part-way; pages read before were kept."
 
 
 def _counts(summary: ResponseSummary) -> dict[str, Any]:

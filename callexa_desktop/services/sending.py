@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from callexa_desktop.core.activity import RunKind, RunStatus, finish_run, start_run
+from callexa_desktop.core.activity import RunKind, RunStatus, recorded_run
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.sending import (
     ALREADY_SURVEYED,
@@ -167,35 +167,24 @@ def send_due(
         return summary
     if client is None:
         raise ValueError("send_due needs a CallexaClient unless dry_run is set")
-    run_id = start_run(profile.database, RunKind.SEND, source=client.base_url, clock=profile.clock)
-    summary.run_id = run_id
-    try:
+    with recorded_run(
+        profile.database,
+        RunKind.SEND,
+        source=client.base_url,
+        clock=profile.clock,
+        failure_message="The send run ended unexpectedly; surveys being sent will be retried.",
+        log=log,
+    ) as run:
+        summary.run_id = run.run_id
+        run.counts = summary.as_dict
         with profile.database.session() as session:
             apply_plan(session, plan)
         _send_planned(profile, client, plan, summary, progress, should_cancel, sleep, policy)
-    except BaseException:
-        log.exception("send run %s ended unexpectedly", run_id)
-        finish_run(
-            profile.database,
-            run_id,
-            status=RunStatus.FAILED,
-            summary=summary.as_dict(),
-            message="The send run ended unexpectedly; surveys being sent will be retried.",
-            clock=profile.clock,
-        )
-        raise
-    status = RunStatus.OK if summary.ok else RunStatus.FAILED
-    if summary.cancelled:
-        status = RunStatus.CANCELLED
-    finish_run(
-        profile.database,
-        run_id,
-        status=status,
-        summary=summary.as_dict(),
-        message=summary.sentence(),
-        clock=profile.clock,
-    )
-    log.info("send run %s: %s", run_id, summary.sentence())
+        run.status = RunStatus.OK if summary.ok else RunStatus.FAILED
+        if summary.cancelled:
+            run.status = RunStatus.CANCELLED
+        run.message = summary.sentence()
+    log.info("send run %s: %s", run.run_id, run.message)
     return summary
 
 
