@@ -31,6 +31,7 @@ from callexa_desktop.core.errors import UnreadableFile
 from callexa_desktop.core.models import Customer, Rejection, Response, Survey, SurveyStatus
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.response_files import iter_rows
+from callexa_desktop.core.review import initial_follow_up
 from callexa_desktop.core.sync_outbox import refresh_outbox
 
 log = logging.getLogger(__name__)
@@ -343,6 +344,7 @@ def _record_chunk(
                 sent_at=record.sent_at,
                 source=record.source or source,
                 received_at=now,
+                follow_up=initial_follow_up(record.rating),
             )
         )
         _apply_to_customer(customer, record)

@@ -62,6 +62,11 @@ class FollowUp:
     ALL = (OPEN, DONE)
 
 
+def initial_follow_up(rating: int) -> str | None:
+    """The follow-up a newly recorded response starts with: open for a detractor, else none."""
+    return FollowUp.OPEN if category_of(rating) == Category.DETRACTOR else None
+
+
 @dataclass(frozen=True)
 class ReviewFilter:
     """Which responses a review looks at. Every field left at its default keeps all."""
@@ -423,6 +428,9 @@ def export_responses_to(
             written = export_responses(
                 session, flt, handle, progress=progress, should_cancel=should_cancel
             )
+            # A cancel pressed during the last page still means "do not save".
+            if should_cancel is not None and should_cancel():
+                raise ExportCancelled("The export was cancelled; nothing was saved.")
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
