@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
 
         self.queue_view.message.connect(self.show_message)
+        self.responses_view.message.connect(lambda text: self.show_message(text, 15_000))
         self.sends.message.connect(
             lambda headline, story: self.show_message(headline, 15_000, details=story)
         )
