@@ -231,6 +231,11 @@ def _fill(profile: Profile, folder: Path, rng: random.Random, newcomers: int) ->
             out.write(json.dumps(_identify(customer, number)) + "\n")
     imported = import_files(profile, [export])
     responses = [_past_response(rng, customer, now) for customer in sample if customer.regular]
+    # Their earlier answers, from a generator of their own so the latest ones stay as they were.
+    history = random.Random(rng.getrandbits(32))
+    responses += [
+        earlier for latest in responses for earlier in _earlier_responses(history, latest, now)
+    ]
     responses.append(
         # Someone who answered but was never identified: listed as not syncable.
         ResponseRecord(
@@ -296,6 +301,36 @@ def _identify(customer: _SampleCustomer, number: int) -> dict[str, Any]:
     if customer.anonymous_id:
         message["anonymousId"] = customer.anonymous_id
     return message
+
+
+def _earlier_responses(
+    rng: random.Random, latest: ResponseRecord, now: datetime
+) -> list[ResponseRecord]:
+    """Answers a long-standing customer gave before ``latest``, every month or two over
+    the last year, rated a little lower the longer ago (the Responses tab's trend rises)."""
+    earlier = []
+    answered = latest.answered_at
+    while True:
+        answered -= timedelta(days=rng.randint(30, 55), minutes=rng.randint(0, 900))
+        age = (now - answered).days
+        if age > 360:
+            return earlier
+        # Detractor weights fall and promoter weights grow as the answers get more recent.
+        old = min(age, 360) / 360
+        weights = [0.3 + 0.8 * old] * 7 + [4, 6, 10 - 4 * old, 9 - 4 * old]
+        rating = rng.choices(range(11), weights=weights)[0]
+        kind = "promoter" if rating >= 9 else "passive" if rating >= 7 else "detractor"
+        earlier.append(
+            ResponseRecord(
+                email=latest.email,
+                rating=rating,
+                comment=rng.choice(_COMMENTS[kind]),
+                answered_at=answered,
+                sent_at=answered - timedelta(hours=rng.randint(1, 48)),
+                source="demo",
+                response_id=f"{latest.response_id}-{len(earlier) + 1}",
+            )
+        )
 
 
 def _past_response(rng: random.Random, customer: _SampleCustomer, now: datetime) -> ResponseRecord:
