@@ -8,15 +8,17 @@ follow the operator's time zone, which the caller passes in.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, update
 from sqlalchemy import select as select_columns
@@ -247,6 +249,24 @@ def _period_label(start: datetime, period: str) -> str:
         return start.strftime("%b %Y")
     year, week, _ = start.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def local_time_zone() -> tzinfo:
+    """The computer's time zone with its daylight-saving rules when they can be found (the TZ
+    variable, else /etc/localtime's zone name), else today's fixed UTC offset.
+
+    A fixed offset would put replies near midnight in the wrong month half the year, so the
+    named zone is preferred for the trend's periods.
+    """
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:  # TZ, when set, is what the C library follows; else the system's link
+        with contextlib.suppress(OSError):
+            name = str(Path("/etc/localtime").resolve()).partition("zoneinfo/")[2]
+    if name:
+        with contextlib.suppress(ValueError, OSError, ZoneInfoNotFoundError):
+            return ZoneInfo(name)
+    zone = datetime.now().astimezone().tzinfo
+    return zone if zone is not None else UTC
 
 
 # -- listing ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from callexa_desktop.core.review import (
     export_responses_to,
     iter_responses,
     list_responses,
+    local_time_zone,
     nps_summary,
     nps_trend,
     set_follow_up,
@@ -732,3 +733,19 @@ def test_an_export_to_a_missing_folder_fails_with_a_sentence(
 
     with pytest.raises(ExportFailed, match=r"could not be saved to .*nothing was written\."):
         export_responses_to(target, profile.database.session)
+
+
+# -- the operator's time zone -----------------------------------------------------------------
+
+
+def test_local_time_zone_follows_a_named_tz_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    assert local_time_zone() == ZoneInfo("Europe/Berlin")
+
+
+def test_local_time_zone_falls_back_to_a_fixed_offset_for_an_unnamed_tz(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "not a zone")
+    zone = local_time_zone()
+    assert zone.utcoffset(datetime.now()) == datetime.now().astimezone().utcoffset()
