@@ -25,6 +25,7 @@ from callexa_desktop.core.importing import iter_rejections
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.responses import ResponseSummary, import_response_files
 from callexa_desktop.core.review import (
+    MAX_TREND_PERIODS,
     PERIODS,
     Category,
     FollowUp,
@@ -163,6 +164,10 @@ def _filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace, profile: Profile) -> int:
+    if not 1 <= args.periods <= MAX_TREND_PERIODS:
+        raise ActionRefused(
+            f"--periods must be a number from 1 to {MAX_TREND_PERIODS}, not {args.periods}."
+        )
     zone = _zone(args.tz)
     flt = _review_filter(args, zone)
     now = profile.clock()
@@ -170,9 +175,7 @@ def run_report(args: argparse.Namespace, profile: Profile) -> int:
     end = now if flt.until is None else min(now, flt.until - timedelta(microseconds=1))
     with profile.database.session() as session:
         summary = nps_summary(session, flt)
-        trend = nps_trend(
-            session, flt, tz=zone, period=args.period, now=end, periods=max(args.periods, 0)
-        )
+        trend = nps_trend(session, flt, tz=zone, period=args.period, now=end, periods=args.periods)
     if args.json:
         data: dict[str, Any] = asdict(summary)
         data["trend"] = [asdict(point) for point in trend]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, update
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -130,6 +130,8 @@ class ReviewRow:
 
 ORDER_KEYS = ("answered_at", "email", "rating", "follow_up")
 PERIODS = ("month", "week")
+MAX_TREND_PERIODS = 520  # ten years of weeks; each period is one CASE branch in the query
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 EXPORT_COLUMNS = (
     "answered_at",
@@ -195,14 +197,14 @@ def nps_trend(
         raise ValueError(f"cannot group a trend by {period!r}; use one of {PERIODS}")
     if periods <= 0:
         return []
+    if periods > MAX_TREND_PERIODS:
+        raise ValueError(f"a trend covers at most {MAX_TREND_PERIODS} periods, not {periods}")
     starts = _period_starts(as_utc(now).astimezone(tz), period, periods)
     bounds = [as_utc(start) for start in starts]
     answered = col(Response.answered_at)
     # Each response falls in the last period whose start it is not before; one pass, in SQL.
-    bucket = case(
-        *((answered >= bounds[i], i) for i in range(len(bounds) - 1, 0, -1)),
-        else_=0,
-    ).label("bucket")
+    whens = [(answered >= bounds[i], i) for i in range(len(bounds) - 2, 0, -1)]
+    bucket = (case(*whens, else_=0) if whens else literal(0)).label("bucket")
     query = _from_responses(select_columns(bucket, func.count(), *_category_sums()), flt)
     query = query.where(
         *_conditions(session, flt), answered >= bounds[0], answered < bounds[-1]
@@ -246,7 +248,8 @@ def _period_starts(local_now: datetime, period: str, periods: int) -> list[datet
 
 def _period_label(start: datetime, period: str) -> str:
     if period == "month":
-        return start.strftime("%b %Y")
+        # Not strftime("%b"): the window sets a locale, and labels should not change with it.
+        return f"{_MONTHS[start.month - 1]} {start.year}"
     year, week, _ = start.isocalendar()
     return f"{year}-W{week:02d}"
 

@@ -202,6 +202,7 @@ def test_export_to_a_missing_folder_fails_with_one_sentence(run: Run, tmp_path: 
     [
         (("list", "--since", "last week"), "'last week' is not a date; write it like 2026-11-01"),
         (("report", "--tz", "Mars/Olympus"), "'Mars/Olympus' is not a time zone"),
+        (("report", "--periods", "0"), "--periods must be a number from 1 to 520, not 0."),
     ],
 )
 def test_unreadable_dates_and_zones_are_refused_with_one_sentence(
