@@ -34,6 +34,7 @@ from callexa_desktop.app.paged_model import AnyIndex, Column, PagedTableModel
 from callexa_desktop.app.review_charts import (
     DistributionChart,
     TrendChart,
+    chart_points,
     rating_colour,
     responses_text,
 )
@@ -436,7 +437,9 @@ class ResponsesView(QWidget):
             return  # another period was chosen meanwhile
         self.summary.show_summary(overview.summary)
         self.distribution.set_counts(overview.summary.distribution)
-        self.trend.set_points(overview.trend)
+        self.trend.set_points(
+            chart_points(overview.trend, self.summary.period.trend_unit, local_zone())
+        )
         self.overview_loaded.emit()
 
     def _show_count(self) -> None:

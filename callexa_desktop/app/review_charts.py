@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import tzinfo
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from callexa_desktop.core.review import Category, category_of
+from callexa_desktop.core.review import Category, TrendPoint, category_of
 
 RATINGS = range(11)
 
@@ -203,17 +204,28 @@ class DistributionChart(_Chart):
         painter.end()
 
 
-class TrendValue(Protocol):
-    """One period of the trend (``core.review.TrendPoint`` fits)."""
+@dataclass(frozen=True)
+class ChartPoint:
+    """One period of the trend as the chart shows it."""
 
-    @property
-    def label(self) -> str: ...
+    label: str  # in tooltips: "Nov 2026", "Week of 23 Nov 2026"
+    axis_label: str  # under the axis: "Nov", "23 Nov"
+    responses: int
+    score: float | None
 
-    @property
-    def responses(self) -> int: ...
 
-    @property
-    def score(self) -> float | None: ...
+def chart_points(trend: Sequence[TrendPoint], unit: str, tz: tzinfo) -> list[ChartPoint]:
+    """``core.review`` trend points (by "month" or "week") as the chart labels them: weeks
+    by their first day in the operator's time zone, not by ISO week number."""
+    shown = []
+    for point in trend:
+        if unit == "week":
+            start = point.start.astimezone(tz)
+            label, axis = f"Week of {start.day} {start:%b %Y}", f"{start.day} {start:%b}"
+        else:
+            label, axis = point.label, point.label.split(" ", 1)[0]
+        shown.append(ChartPoint(label, axis, point.responses, point.score))
+    return shown
 
 
 class TrendChart(_Chart):
@@ -223,15 +235,15 @@ class TrendChart(_Chart):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("trendChart", "Score by period", parent)
-        self._points: tuple[TrendValue, ...] = ()
+        self._points: tuple[ChartPoint, ...] = ()
         self._described()
 
-    def set_points(self, points: Sequence[TrendValue]) -> None:
-        """Show ``points``, oldest first (each with ``label``, ``responses``, ``score``)."""
+    def set_points(self, points: Sequence[ChartPoint]) -> None:
+        """Show ``points``, oldest first (see ``chart_points``)."""
         self._points = tuple(points)
         self._described()
 
-    def points(self) -> tuple[TrendValue, ...]:
+    def points(self) -> tuple[ChartPoint, ...]:
         return self._points
 
     def item_text(self, item: int) -> str:
@@ -303,7 +315,7 @@ class TrendChart(_Chart):
 
     def _draw_labels(self, painter: QPainter, plot: QRectF) -> None:
         metrics = self.fontMetrics()
-        labels = [_short_label(point.label) for point in self._points]
+        labels = [point.axis_label for point in self._points]
         widest = max(metrics.horizontalAdvance(label) for label in labels) + 6
         # Every label if they fit, else every second or third, always ending with the latest.
         step = max(1, math.ceil(widest / max(1.0, self._column(0).width())))
@@ -350,10 +362,3 @@ def _short_count(count: int) -> str:
     if count < 10_000:
         return f"{count / 1000:.1f}k"
     return f"{count // 1000}k"
-
-
-def _short_label(label: str) -> str:
-    """ "Nov 2026" -> "Nov"; "2026-W48" -> "W48" (the tooltip has the whole label)."""
-    if " " in label:
-        return label.split(" ", 1)[0]
-    return label.rsplit("-", 1)[-1]

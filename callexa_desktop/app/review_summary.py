@@ -112,6 +112,12 @@ class SummaryBand(QFrame):
 
         self.follow_ups_button = QPushButton("", objectName="openFollowUps")
         self.follow_ups_button.setFlat(True)
+        # Looks like a link: it leads to the list of follow-ups to do.
+        self.follow_ups_button.setStyleSheet(
+            "QPushButton { color: palette(link); text-decoration: underline; border: none;"
+            " padding: 2px; text-align: left; }"
+            " QPushButton:disabled { color: palette(window-text); text-decoration: none; }"
+        )
         self.follow_ups_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.follow_ups_button.setToolTip("Show the responses whose follow-up is still to do")
         self.follow_ups_button.clicked.connect(

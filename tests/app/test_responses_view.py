@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSettings, Qt
 from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 from sqlmodel import select
 
-from callexa_desktop.app import asking
+from callexa_desktop.app import asking, review_export
 from callexa_desktop.app.context import AppContext, Topic
 from callexa_desktop.app.responses_view import ResponsesModel, ResponsesView
 from callexa_desktop.app.review_charts import rating_colour
@@ -137,6 +140,7 @@ def test_choosing_another_period_changes_the_numbers_the_charts_and_the_list(
     assert _emails(view) == ["bob@example.com", "ann@example.com", "fay@example.com"]
     assert view.trend_title.text() == "Score by week, last 5 weeks"
     assert len(view.trend.points()) == 5
+    assert view.trend.points()[-1].label.startswith("Week of ")
 
     _choose_period(qtbot, view, ALL_TIME)
 
@@ -321,6 +325,39 @@ def test_an_export_that_cannot_be_written_is_one_sentence_and_leaves_no_file(
     assert str(target) in errors[0].sentence
     assert "Traceback" not in errors[0].sentence
     assert not target.exists()
+
+
+def test_cancelling_a_running_export_says_so_and_saves_nothing(
+    qtbot: QtBot,
+    view: ResponsesView,
+    context: AppContext,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = tmp_path / "responses.csv"
+    monkeypatch.setattr(asking, "ask_save_csv", lambda _parent, _name: target)
+    started, release = threading.Event(), threading.Event()
+    real_export = review_export.export_responses_to
+
+    def export_held_at_the_start(*args: Any, **kwargs: Any) -> int:
+        started.set()
+        release.wait(30)
+        return real_export(*args, **kwargs)
+
+    monkeypatch.setattr(review_export, "export_responses_to", export_held_at_the_start)
+    view.export_csv()
+    qtbot.waitUntil(started.is_set)
+    dialog = view.exports.progress_dialog
+    assert dialog is not None
+
+    with qtbot.waitSignal(view.exports.finished) as finished:
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
+        release.set()
+
+    assert finished.args == [None]
+    assert view.last_message == "Export stopped; nothing was saved."
+    assert context.reported_errors == []  # type: ignore[attr-defined]
+    assert list(tmp_path.glob("*.csv*")) == []
 
 
 def test_cancelling_the_file_dialog_exports_nothing(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF
@@ -10,19 +10,15 @@ from PySide6.QtGui import QColor, QPalette
 from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app.review_charts import (
+    ChartPoint,
     DistributionChart,
     TrendChart,
+    chart_points,
     rating_colour,
     score_colour,
     score_text,
 )
-
-
-@dataclass(frozen=True)
-class Point:
-    label: str
-    responses: int
-    score: float | None
+from callexa_desktop.core.review import TrendPoint
 
 
 def _close(colour: QColor, expected: QColor) -> bool:
@@ -88,9 +84,9 @@ def test_the_trend_draws_a_point_per_period_and_leaves_empty_ones_as_gaps(
     chart.resize(480, 180)
     chart.set_points(
         [
-            Point("Sep 2026", 4, -50.0),
-            Point("Oct 2026", 0, None),
-            Point("Nov 2026", 5, 60.0),
+            ChartPoint("Sep 2026", "Sep", 4, -50.0),
+            ChartPoint("Oct 2026", "Oct", 0, None),
+            ChartPoint("Nov 2026", "Nov", 5, 60.0),
         ]
     )
 
@@ -113,3 +109,14 @@ def test_charts_without_data_paint_a_note_instead(qtbot: QtBot) -> None:
         chart.resize(300, 140)
         assert not chart.grab().isNull()
     assert chart.description() == "Score by period: nothing to show yet."
+
+
+def test_weeks_are_labelled_by_their_first_day_and_months_by_name() -> None:
+    monday = datetime(2026, 11, 23, tzinfo=UTC)
+    week = TrendPoint(monday, "2026-W48", 3, 2, 0, 1, 33.3)
+    month = TrendPoint(datetime(2026, 11, 1, tzinfo=UTC), "Nov 2026", 0, 0, 0, 0, None)
+
+    assert chart_points([week], "week", UTC) == [
+        ChartPoint("Week of 23 Nov 2026", "23 Nov", 3, 33.3)
+    ]
+    assert chart_points([month], "month", UTC) == [ChartPoint("Nov 2026", "Nov", 0, None)]
