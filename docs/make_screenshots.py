@@ -4,8 +4,10 @@ The script opens the demo profile (``app.demo.open_demo_profile``: sample custom
 a queue and past responses, the local sandbox standing in for Callexa and Segment),
 builds the real window around it (``app.launcher.assemble``) and drives it the way an
 operator would: Send due (answering the confirmation), hold and cancel a few surveys,
-Sync now, change the delay rules and look at the re-plan preview, import a file with
-some bad lines. Each screen is grabbed with ``QWidget.grab()`` into ``docs/images/``.
+Sync now, read the Responses review (a detractor's answer with a note being written,
+then the follow-ups to do, several selected), change the delay rules and look at the
+re-plan preview, import a file with some bad lines. Each screen is grabbed with
+``QWidget.grab()`` into ``docs/images/``.
 A blank profile of its own shows the first-run assistant.
 
 Reproducible: a fixed clock (Monday 30 November 2026, moved on by hand between steps),
@@ -351,10 +353,39 @@ def run_sync(desktop: Desktop) -> None:
 
 
 def shoot_responses(shots: Shots, desktop: Desktop) -> None:
+    """The review: score, charts, a detractor's comment with a note being written; then
+    the follow-ups still to do, several selected at once."""
     window = desktop.window
-    window.tabs.setCurrentWidget(window.responses_view)
+    view = window.responses_view
+    window.tabs.setCurrentWidget(view)
+    view.splitter.setSizes([170, 400])
+    settle(desktop.context)
+    model = view.model
+    # The newest detractor who left a comment: what an operator reads first.
+    wanted = next(
+        (
+            number
+            for number in range(model.rowCount())
+            if (row := model.row_at(number)) is not None and row.follow_up == "open" and row.comment
+        ),
+        None,
+    )
+    if wanted is None:
+        raise SystemExit("No demo response with an open follow-up and a comment was found.")
+    view.table.selectRow(wanted)
+    wait_until(lambda: len(view.detail.rows) == 1, "the response's details")
+    view.detail.note.setFocus()
+    view.detail.note.insertPlainText("Called on Monday: a replacement is on its way.")
     settle(desktop.context)
     shots.save(window, "main-responses")
+
+    view.show_open_follow_ups()
+    wait_until(lambda: not model.busy, "the follow-ups to do")
+    settle(desktop.context)
+    select_rows(view.table, [0, 1, 2])
+    wait_until(lambda: len(view.detail.rows) == 3, "the selected responses")
+    settle(desktop.context)
+    shots.save(window, "responses-follow-ups")
 
 
 def shoot_settings_and_replan(shots: Shots, desktop: Desktop) -> None:

@@ -368,7 +368,12 @@ class ResponsesView(QWidget):
 
     def export_csv(self) -> Task | None:
         """Ask for a file and export the responses the filters keep (in the background)."""
-        return self.exports.start(self.current_filter())
+        task = self.exports.start(self.current_filter())
+        if task is not None:
+            # One export at a time; the button comes back when this one has ended.
+            self.export_button.setEnabled(False)
+            task.finished.connect(lambda: self.export_button.setEnabled(True))
+        return task
 
     # view state -----------------------------------------------------------------------------
 

@@ -84,6 +84,10 @@ class SummaryBand(QFrame):
         self.score_label.setMinimumWidth(self.score_label.fontMetrics().horizontalAdvance("−100 "))
         self.score_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.score_label.setAccessibleName("Net Promoter Score")
+        self.score_label.setToolTip(
+            "Net Promoter Score: the share of promoters (9–10) minus the share of detractors "
+            "(0–6), from −100 to +100"
+        )
         self.score_caption = QLabel("Net Promoter Score", objectName="npsCaption")
         self.responses_label = QLabel("", objectName="responsesCount")
 

@@ -349,6 +349,7 @@ def test_cancelling_a_running_export_says_so_and_saves_nothing(
     qtbot.waitUntil(started.is_set)
     dialog = view.exports.progress_dialog
     assert dialog is not None
+    assert not view.export_button.isEnabled()
 
     with qtbot.waitSignal(view.exports.finished) as finished:
         dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
@@ -358,6 +359,7 @@ def test_cancelling_a_running_export_says_so_and_saves_nothing(
     assert view.last_message == "Export stopped; nothing was saved."
     assert context.reported_errors == []  # type: ignore[attr-defined]
     assert list(tmp_path.glob("*.csv*")) == []
+    qtbot.waitUntil(view.export_button.isEnabled)
 
 
 def test_cancelling_the_file_dialog_exports_nothing(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QEvent, QPoint, QPointF
+from PySide6.QtGui import QColor, QHelpEvent, QPalette
+from PySide6.QtWidgets import QApplication, QToolTip
 from pytestqt.qtbot import QtBot
 
 from callexa_desktop.app.review_charts import (
@@ -120,3 +121,20 @@ def test_weeks_are_labelled_by_their_first_day_and_months_by_name() -> None:
         ChartPoint("Week of 23 Nov 2026", "23 Nov", 3, 33.3)
     ]
     assert chart_points([month], "month", UTC) == [ChartPoint("Nov 2026", "Nov", 0, None)]
+
+
+def test_resting_the_pointer_on_a_bar_shows_its_count(qtbot: QtBot) -> None:
+    chart = DistributionChart()
+    qtbot.addWidget(chart)
+    chart.resize(440, 160)
+    chart.set_counts([0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1])
+    chart.show()
+    qtbot.waitExposed(chart)
+    on_nine = chart._slot(9).center().toPoint()
+
+    QApplication.sendEvent(
+        chart, QHelpEvent(QEvent.Type.ToolTip, on_nine, chart.mapToGlobal(on_nine))
+    )
+
+    assert QToolTip.text() == "Rating 9: 3 responses (75%), promoters"
+    QToolTip.hideText()
