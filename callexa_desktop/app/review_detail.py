@@ -93,7 +93,11 @@ class ResponseDetail(QWidget):
         self.show_rows(())
 
     def show_rows(self, rows: Sequence[ReviewRow]) -> None:
-        """Show ``rows`` (the selection); the note editor gets their common note."""
+        """Show ``rows`` (the selection); the note editor gets their common note, unless the
+        same responses are shown again (fresher values) while a note is being typed."""
+        typing = self.note.document().isModified() and {row.id for row in rows} == {
+            row.id for row in self.rows
+        }
         self.rows = tuple(rows)
         if not self.rows:
             self.text.clear()
@@ -101,6 +105,9 @@ class ResponseDetail(QWidget):
             self.text.setHtml(describe_response(self.rows[0], self._now()))
         else:
             self.text.setHtml(describe_responses(self.rows))
+        if typing:
+            self._update_buttons()
+            return
         notes = {row.follow_up_note for row in self.rows}
         self.note.blockSignals(True)
         self.note.setPlainText(notes.pop() if len(notes) == 1 else "")

@@ -252,6 +252,19 @@ def test_marking_a_follow_up_done_with_a_note_persists_and_updates_the_counts(
     assert view.summary.follow_ups_button.text() == "2 open follow-ups"
 
 
+def test_a_note_being_typed_survives_a_refresh_of_the_same_response(
+    qtbot: QtBot, view: ResponsesView, context: AppContext
+) -> None:
+    _select(qtbot, view, ["bob@example.com"])
+    qtbot.keyClicks(view.detail.note, "Left a voicemail")
+
+    with qtbot.waitSignal(view.detail_shown):
+        context.hub.notify(Topic.RESPONSES)  # e.g. a sync fetched new answers meanwhile
+
+    assert view.detail.note.toPlainText() == "Left a voicemail"
+    assert view.detail.save_note_button.isEnabled()
+
+
 def test_several_selected_responses_get_the_same_follow_up(
     qtbot: QtBot, view: ResponsesView, seeded: Profile
 ) -> None:
