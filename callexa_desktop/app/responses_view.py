@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -428,7 +429,7 @@ class ResponsesView(QWidget):
 
     # internals ------------------------------------------------------------------------------
 
-    def _since(self) -> Any:
+    def _since(self) -> datetime | None:
         return self.summary.period.since(self._context.now(), local_zone())
 
     def _show_period_titles(self) -> None:
@@ -480,10 +481,7 @@ class ResponsesView(QWidget):
         )
 
     def _change_follow_up(self, state: object, note: str | None) -> None:
-        if state is KEEP:
-            self._apply_follow_up(self.detail.rows, KEEP, note)
-        else:
-            self._apply_follow_up(self.detail.rows, state, note)
+        self._apply_follow_up(self.detail.rows, state, note)
 
     def _apply_follow_up(
         self, rows: Sequence[ReviewRow], state: object, note: str | None

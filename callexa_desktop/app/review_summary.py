@@ -200,9 +200,7 @@ class SummaryBand(QFrame):
             self.category_labels[category].setText(_count_and_share(count, summary.responses))
         open_count = summary.follow_ups_open
         self.follow_ups_button.setText(
-            "No follow-up to do"
-            if not open_count
-            else f"{open_count:,} open follow-up" + ("" if open_count == 1 else "s")
+            _many(open_count, "open follow-up") if open_count else "No follow-up to do"
         )
         self.follow_ups_button.setEnabled(bool(open_count))
         self.setAccessibleDescription(self.sentence())
@@ -214,10 +212,14 @@ class SummaryBand(QFrame):
             return ""
         return (
             f"{self.period.label}: score {score_text(summary.score)} from "
-            f"{responses_text(summary.responses)}; {summary.promoters:,} promoters, "
-            f"{summary.passives:,} passives, {summary.detractors:,} detractors; "
-            f"{summary.follow_ups_open:,} open follow-ups."
+            f"{responses_text(summary.responses)}; {_many(summary.promoters, 'promoter')}, "
+            f"{_many(summary.passives, 'passive')}, {_many(summary.detractors, 'detractor')}; "
+            f"{_many(summary.follow_ups_open, 'open follow-up')}."
         )
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _count_and_share(count: int, total: int) -> str:

@@ -118,6 +118,10 @@ def test_the_summary_shows_score_counts_and_open_follow_ups_of_the_last_12_month
     assert band.category_labels["passive"].text() == "1 · 20%"
     assert band.category_labels["detractor"].text() == "2 · 40%"
     assert band.follow_ups_button.text() == "2 open follow-ups"
+    assert band.accessibleDescription() == (
+        "Last 12 months: score 0 from 5 responses; 2 promoters, 1 passive, 2 detractors; "
+        "2 open follow-ups."
+    )
     assert view.count_label.text() == "5 responses"
     assert _emails(view) == [
         "bob@example.com",
