@@ -50,7 +50,7 @@ from callexa_desktop.app.tables import (
     setup_table,
     show_sort_order,
 )
-from callexa_desktop.app.time_text import local_time, local_time_with_hint, local_zone
+from callexa_desktop.app.time_text import local_time, local_time_with_hint
 from callexa_desktop.app.workers import Task, TaskError, WorkerControl
 from callexa_desktop.core.review import (
     ORDER_KEYS,
@@ -62,6 +62,7 @@ from callexa_desktop.core.review import (
     TrendPoint,
     count_responses,
     list_responses,
+    local_time_zone,
     nps_summary,
     nps_trend,
     set_follow_up,
@@ -316,7 +317,7 @@ class ResponsesView(QWidget):
         self._overview_generation += 1
         generation = self._overview_generation
         period = self.summary.period
-        since, now, zone = self._since(), self._context.now(), local_zone()
+        since, now, zone = self._since(), self._context.now(), local_time_zone()
         profile = self._context.profile
 
         def job(_control: WorkerControl) -> _Overview:
@@ -430,7 +431,7 @@ class ResponsesView(QWidget):
     # internals ------------------------------------------------------------------------------
 
     def _since(self) -> datetime | None:
-        return self.summary.period.since(self._context.now(), local_zone())
+        return self.summary.period.since(self._context.now(), local_time_zone())
 
     def _show_period_titles(self) -> None:
         period = self.summary.period
@@ -444,7 +445,7 @@ class ResponsesView(QWidget):
         self.summary.show_summary(overview.summary)
         self.distribution.set_counts(overview.summary.distribution)
         self.trend.set_points(
-            chart_points(overview.trend, self.summary.period.trend_unit, local_zone())
+            chart_points(overview.trend, self.summary.period.trend_unit, local_time_zone())
         )
         self.overview_loaded.emit()
 
