@@ -312,24 +312,21 @@ def iter_responses(
     descending: bool = True,
     page_size: int = PAGE_SIZE,
 ) -> Iterator[ReviewRow]:
-    """Every filtered response in ``order_by`` order, read ``page_size`` rows per query.
+    """Every filtered response in ``order_by`` order, fetched ``page_size`` rows at a time.
 
-    Each page starts after the last row of the one before (by sort key and id), so a long
-    listing costs the same per page at the end as at the start and memory stays flat.
+    One query whose rows are read a page at a time from the open cursor: the database sorts
+    once (paging with a query per page re-sorts the rest for every page when the sort key has
+    no index, minutes at 200,000 responses) and memory holds one page. Changes pending in the
+    session are flushed first so they show.
     """
     key = _order_key(order_by)
     if page_size <= 0:
         raise ValueError("page_size must be positive")
-    base = _row_query().where(*_conditions(session, flt)).order_by(*_ordering(key, descending))
-    after: tuple[Any, int] | None = None
-    while True:
-        query = base if after is None else base.where(_after(key, descending, *after))
-        page = [_review_row(row) for row in session.exec(query.limit(page_size))]
-        yield from page
-        if len(page) < page_size:
-            return
-        last = page[-1]
-        after = (_key_value(last, order_by), last.id)
+    query = _row_query().where(*_conditions(session, flt)).order_by(*_ordering(key, descending))
+    session.flush()
+    result = session.connection().execute(query.execution_options(yield_per=page_size))
+    for row in result:
+        yield _review_row(row)
 
 
 # -- follow-ups -------------------------------------------------------------------------------
@@ -609,21 +606,6 @@ def _order_key(order_by: str) -> Any:
 def _ordering(key: Any, descending: bool) -> list[Any]:
     ordered = [key, col(Response.id)]
     return [k.desc() if descending else k.asc() for k in ordered]
-
-
-def _key_value(row: ReviewRow, order_by: str) -> Any:
-    if order_by == "follow_up":
-        return row.follow_up or ""
-    value = getattr(row, order_by)
-    return value
-
-
-def _after(key: Any, descending: bool, value: Any, last_id: int) -> ColumnElement[bool]:
-    """Rows that come after (value, last_id) in the listing's order."""
-    identifier = col(Response.id)
-    if descending:
-        return or_(key < value, and_(key == value, identifier < last_id))
-    return or_(key > value, and_(key == value, identifier > last_id))
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:

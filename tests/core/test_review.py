@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, insert
 from sqlmodel import Session, select
 
 from callexa_desktop.core.errors import ActionRefused, ExportCancelled, ExportFailed
@@ -506,18 +507,43 @@ def test_streaming_gives_the_same_order_as_the_listing(
     assert [r.id for r in streamed] == expected
 
 
-def test_streaming_reads_one_page_per_query(session: Session, responses: Responses) -> None:
-    made = [responses.add(9, at=NOV_1 + timedelta(minutes=i)) for i in range(5)]
+def test_streaming_holds_a_page_at_a_time_not_the_whole_listing(
+    session: Session, responses: Responses
+) -> None:
+    responses.add(9)
+    customer_id = list_responses(session)[0].customer_id
+    many = 3000
+    session.connection().execute(
+        insert(Response),
+        [
+            {
+                "dedupe_key": f"bulk:{i}",
+                "customer_id": customer_id,
+                "rating": i % 11,
+                "comment": f"comment number {i} " * 4,
+                "answered_at": NOV_1 + timedelta(minutes=i),
+                "received_at": NOV_1,
+                "follow_up_note": "",
+            }
+            for i in range(many)
+        ],
+    )
+    list_responses(session, limit=1)  # compile the queries before measuring
 
-    with SelectCounter(session) as counter:
-        rows = iter_responses(session, page_size=2)
-        first = next(rows)
-        selects_for_first_page = counter.selects
-        rest = list(rows)
+    tracemalloc.start()
+    try:
+        with SelectCounter(session) as counter:
+            streamed = sum(1 for _row in iter_responses(session, page_size=50))
+        _, streamed_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        listed = len(list_responses(session))
+        _, listed_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
 
-    assert [first.id, *(r.id for r in rest)] == list(reversed(made))
-    assert selects_for_first_page == 1
-    assert counter.selects == 3  # pages of 2, 2 and 1
+    assert streamed == listed == many + 1
+    assert counter.selects == 1  # one sort, read page by page
+    assert streamed_peak * 5 < listed_peak
 
 
 # -- follow-ups -------------------------------------------------------------------------------
