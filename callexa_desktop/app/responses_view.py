@@ -463,23 +463,27 @@ class ResponsesView(QWidget):
             return
         resolve = self.model.rows_job(rows)
 
-        def shown(found: list[ReviewRow]) -> None:
-            if generation == self._detail_generation:
-                self.detail.show_rows(found)
-                self.detail_shown.emit()
+        def job(control: WorkerControl) -> tuple[int, list[ReviewRow]]:
+            return generation, resolve(control)
 
-        def failed(error: TaskError) -> None:
-            if generation == self._detail_generation:
-                self.detail.show_rows(())
-                self._context.report_error(error)
-
+        # Bound methods, not closures: Qt drops the connection if the view is gone first.
         self._context.run(
-            resolve,
+            job,
             description="reading the selected responses",
-            on_result=shown,
-            on_error=failed,
+            on_result=self._selection_resolved,
+            on_error=self._selection_failed,
             pool=self._context.page_pool,
         )
+
+    def _selection_resolved(self, result: tuple[int, list[ReviewRow]]) -> None:
+        generation, found = result
+        if generation == self._detail_generation:
+            self.detail.show_rows(found)
+            self.detail_shown.emit()
+
+    def _selection_failed(self, error: TaskError) -> None:
+        self.detail.show_rows(())
+        self._context.report_error(error)
 
     def _change_follow_up(self, state: object, note: str | None) -> None:
         self._apply_follow_up(self.detail.rows, state, note)
@@ -497,19 +501,23 @@ class ResponsesView(QWidget):
             groups.setdefault(target, []).append(row.id)
         profile, now = self._context.profile, self._context.now()
 
-        def job(_control: WorkerControl) -> int:
+        def job(_control: WorkerControl) -> tuple[int, str]:
             with profile.database.session() as session:
-                return sum(
+                changed = sum(
                     set_follow_up(session, ids, target, now=now, note=note)
                     for target, ids in groups.items()
                 )
+            return changed, _saved_sentence(state, note, changed)
 
-        def saved(changed: int) -> None:
-            self._say(_saved_sentence(state, note, changed))
-            self.follow_up_saved.emit(changed)
-            self._context.hub.notify(Topic.RESPONSES)
+        return self._context.run(
+            job, description="saving the follow-up", on_result=self._follow_up_done
+        )
 
-        return self._context.run(job, description="saving the follow-up", on_result=saved)
+    def _follow_up_done(self, result: tuple[int, str]) -> None:
+        changed, sentence = result
+        self._say(sentence)
+        self.follow_up_saved.emit(changed)
+        self._context.hub.notify(Topic.RESPONSES)
 
     def _data_changed(self, topic: str) -> None:
         if topic == Topic.RESPONSES:

@@ -63,19 +63,21 @@ class ExportController(QObject):
             target = target.with_suffix(".csv")
         profile = self._context.profile
 
-        def job(control: WorkerControl) -> int:
-            return export_responses_to(
+        def job(control: WorkerControl) -> tuple[int, Path]:
+            written = export_responses_to(
                 target,
                 profile.database.session,
                 flt,
                 progress=lambda written, total: control.report((written, total)),
                 should_cancel=control.should_cancel,
             )
+            return written, target
 
+        # Bound methods, not closures: Qt drops the connection if the window is gone first.
         task = self._context.run(
             job,
             description=f"exporting the responses to {target.name}",
-            on_result=lambda written: self._exported(written, target),
+            on_result=self._exported,
             on_error=self._failed,
         )
         self.task = task
@@ -89,7 +91,8 @@ class ExportController(QObject):
         self.progress_dialog.show()
         return task
 
-    def _exported(self, written: int, target: Path) -> None:
+    def _exported(self, result: tuple[int, Path]) -> None:
+        written, target = result
         self.message.emit(f"Exported {responses_text(written)} to {target}.")
         self.finished.emit(written)
 
