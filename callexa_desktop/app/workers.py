@@ -142,6 +142,10 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._numbers = itertools.count(1)
         self._running: dict[int, Task] = {}
+        # Each running job, kept here until its outcome was delivered on the main thread: a
+        # job's closure often holds a model or a view, and the pool thread must never be the
+        # one that frees it (see _Runnable.run).
+        self._jobs: dict[int, Job] = {}
         self._progress_from_worker.connect(self._on_progress)
         self._result_from_worker.connect(self._on_result)
         self._error_from_worker.connect(self._on_error)
@@ -154,6 +158,7 @@ class TaskRunner(QObject):
         task.job = None
         number = next(self._numbers)
         self._running[number] = task
+        self._jobs[number] = job
         task.running = True
         pool.start(_Runnable(job, number, self, task._cancel_event, task.description))
         return task
@@ -172,12 +177,14 @@ class TaskRunner(QObject):
         task = self._running.pop(number, None)
         if task is not None:
             task._deliver_result(result)
+        self._jobs.pop(number, None)  # here, on the main thread, whatever the job held may go
 
     @Slot(int, object)
     def _on_error(self, number: int, error: TaskError) -> None:
         task = self._running.pop(number, None)
         if task is not None:
             task._deliver_error(error)
+        self._jobs.pop(number, None)  # here, on the main thread, whatever the job held may go
 
 
 class _Runnable(QRunnable):
@@ -204,22 +211,27 @@ class _Runnable(QRunnable):
         if job is None:
             return
         control = WorkerControl(self._number, self._runner, self._cancel_event)
+        result: Any = None
+        failure: TaskError | None = None
         try:
             result = job(control)
         except CallexaError as error:
-            self._runner._error_from_worker.emit(
-                self._number, TaskError(str(error), _details(error))
-            )
+            failure = TaskError(str(error), _details(error))
         except Exception as error:  # the operator gets a sentence; the log keeps the traceback
             log.exception("unexpected error while %s", self._description)
-            self._runner._error_from_worker.emit(
-                self._number,
-                TaskError(
-                    f"Something went wrong while {self._description}; nothing was lost, "
-                    "and the details are in the log file.",
-                    _details(error),
-                ),
+            failure = TaskError(
+                f"Something went wrong while {self._description}; nothing was lost, "
+                "and the details are in the log file.",
+                _details(error),
             )
+        # Let go of the job (and the error's traceback, gone with the except clauses) before
+        # reporting, while the runner still holds it: otherwise this pool thread could drop the
+        # last reference to a model the job's closure captured, and Qt would delete that model
+        # here while the main thread is deleting its view (the view's table then disconnects
+        # from freed memory: the window tests' segfault).
+        del job
+        if failure is not None:
+            self._runner._error_from_worker.emit(self._number, failure)
         else:
             self._runner._result_from_worker.emit(self._number, result)
 
