@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 import unicodedata
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import compress
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -35,7 +39,7 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlmodel import Session, col
 
 from callexa_desktop import __version__
@@ -311,6 +315,214 @@ def pending_identifies(session: Session) -> Iterator[PendingIdentify]:
             yield _pending(customer_id, email, message_id, True, *encoded)
 
 
+class IdentifyPage(NamedTuple):
+    """A page of pending rows (at most _PAGE_ROWS), their identifies ready for the wire.
+
+    ``messages`` are (messageId, body) pairs, with their customers' ids and emails at the
+    same positions in ``customer_ids`` and ``emails``; ``set_aside`` holds the page's other
+    rows, written one by one: no userId or anonymousId, over the 32 KB budget (cut or not
+    sendable at all), or a time stored in another form than our own.
+    """
+
+    messages: list[tuple[str, bytes]]
+    customer_ids: list[int]
+    emails: list[str]
+    set_aside: list[PendingIdentify]
+
+
+def pending_identify_pages(session: Session, *, read_ahead: bool = False) -> Iterator[IdentifyPage]:
+    """Every pending row, a page at a time: what ``pending_identifies`` gives, the same bytes.
+
+    A large sync reads tens of thousands of rows, and this is where its own time goes: a page
+    is written in a few list comprehensions rather than row by row through generators, and
+    SQLite picks the identity field and writes the time text (``_WIRE_PAGE``). Rows within a
+    page keep their order among ``messages`` and among ``set_aside``. With ``read_ahead`` the
+    next page is read on a thread of its own while this one is written.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        page: list[PendingIdentify] = []
+        for identify in pending_identifies(session):
+            page.append(identify)
+            if len(page) == _PAGE_ROWS:
+                yield _page_of(page)
+                page = []
+        if page:
+            yield _page_of(page)
+        return
+    pages = _read_ahead(session) if read_ahead else _wire_pages(connection)
+    with closing(pages):  # a caller leaving early ends the read-ahead thread at once
+        for packed in pages:
+            yield _written_page(session, *map(json.loads, packed))
+
+
+def _wire_pages(connection: Connection) -> Generator[Sequence[str], None, None]:
+    """The pending rows as _WIRE_PAGE gives them, page after page (JSON arrays, one per column)."""
+    after = -1
+    while True:
+        count, last, *packed = connection.exec_driver_sql(
+            _WIRE_PAGE, {"after": after, "rows": _PAGE_ROWS}
+        ).one()
+        if count:
+            yield packed
+        if count < _PAGE_ROWS:
+            return
+        after = last
+
+
+_NO_MORE_PAGES: list[str] = []
+
+
+def _read_ahead(session: Session) -> Generator[Sequence[str], None, None]:
+    """``_wire_pages`` read on a thread of its own, a page or two ahead of the caller.
+
+    The database reads a page without holding Python's interpreter lock, so the next page is
+    read while the caller writes the identifies of this one. The thread has its own connection
+    (a separate read transaction, which WAL lets run beside the sync's commits); an in-memory
+    database, which another connection would not see, is read in line instead.
+    """
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or engine.url.database in (None, "", ":memory:"):
+        yield from _wire_pages(session.connection())
+        return
+    pages: queue.Queue[Sequence[str] | BaseException] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            with engine.connect() as connection:
+                for packed in _wire_pages(connection):
+                    if stop.is_set():
+                        break
+                    pages.put(packed)
+        except BaseException as error:  # handed to the caller
+            pages.put(error)
+        finally:
+            pages.put(_NO_MORE_PAGES)
+
+    reader = threading.Thread(target=read, name="sync-page-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := pages.get()) is not _NO_MORE_PAGES:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        # The caller may stop early (a wrong key): let the reader finish its page and end.
+        stop.set()
+        while item is not _NO_MORE_PAGES:
+            item = pages.get()
+        reader.join()
+
+
+def _written_page(
+    session: Session,
+    customer_ids: list[int],
+    emails: list[str],
+    keys: list[str | None],
+    names: list[str | None],
+    message_ids: list[str],
+    ratings: list[int],
+    comments: list[str],
+    times: list[str | None],
+) -> IdentifyPage:
+    quote = _json_text
+    context = _CONTEXT_JSON
+    # The same text as _identify_text, for a whole page (keys/names/times are None on rows
+    # set aside below; their text is thrown away).
+    texts = [
+        f'{{"type":"identify","{key}":{quote(name or "")},"traits":{{"NPS_rating":{rating},'
+        f'"NPS_comment":{quote(comment)},"NPS_date":"{when}"}},"timestamp":"{when}",'
+        f'"messageId":{quote(message_id)},"context":{context}}}'
+        for key, name, rating, comment, when, message_id in zip(
+            keys, names, ratings, comments, times, message_ids, strict=True
+        )
+    ]
+    try:
+        bodies = [text.encode() for text in texts]
+    except UnicodeEncodeError:  # a lone surrogate: let the row-by-row writer clean it
+        return _page_of(_identifies_of(session, customer_ids))
+    if None not in keys and None not in times and max(map(len, bodies)) <= MESSAGE_BUDGET_BYTES:
+        return IdentifyPage(list(zip(message_ids, bodies, strict=True)), customer_ids, emails, [])
+    usual = [
+        key is not None and when is not None and len(body) <= MESSAGE_BUDGET_BYTES
+        for key, when, body in zip(keys, times, bodies, strict=True)
+    ]
+    aside = [customer_id for customer_id, ok in zip(customer_ids, usual, strict=True) if not ok]
+    return IdentifyPage(
+        list(compress(zip(message_ids, bodies, strict=True), usual)),
+        list(compress(customer_ids, usual)),
+        list(compress(emails, usual)),
+        _identifies_of(session, aside),
+    )
+
+
+def _identifies_of(session: Session, customer_ids: Sequence[int]) -> list[PendingIdentify]:
+    """These customers' pending rows, written one by one, in customer order."""
+    return [
+        _identify_from_row(*row)
+        for start in range(0, len(customer_ids), _SQL_CHUNK)
+        for row in _pending_rows(session, customer_ids[start : start + _SQL_CHUNK])
+    ]
+
+
+def _page_of(identifies: list[PendingIdentify]) -> IdentifyPage:
+    return IdentifyPage([], [], [], identifies)
+
+
+# A page of pending rows after customer :after, as one row: how many, the last customer id,
+# then one JSON array per column, every array listing the rows in the same order: customer
+# id, email, the identity field ("userId", else "anonymousId", else null: not syncable) and
+# its value, messageId, rating, comment, and answered_at as the identify's time text (null
+# unless stored in our own form: "2026-11-01 08:00:00.123456" becomes
+# "2026-11-01T08:00:00.123Z", or "...:00Z" when the fraction is zero, as _wire_time does).
+_WIRE_PAGE = """
+SELECT count(*), max(customer_id),
+       json_group_array(customer_id), json_group_array(email), json_group_array(who_key),
+       json_group_array(who), json_group_array(message_id), json_group_array(rating),
+       json_group_array(comment), json_group_array(wire_time)
+FROM (
+  SELECT o.customer_id AS customer_id, c.email AS email, o.message_id AS message_id,
+         CAST(r.rating AS INTEGER) AS rating, coalesce(r.comment, '') AS comment,
+         CASE WHEN coalesce(c.user_id, '') != '' THEN 'userId'
+              WHEN coalesce(c.anonymous_id, '') != '' THEN 'anonymousId' END AS who_key,
+         CASE WHEN coalesce(c.user_id, '') != '' THEN c.user_id ELSE c.anonymous_id END AS who,
+         CASE WHEN length(r.answered_at) != 26 OR substr(r.answered_at, 11, 1) != ' '
+                   OR substr(r.answered_at, 20, 1) != '.'
+                   OR substr(r.answered_at, 21) GLOB '*[^0-9]*' THEN NULL
+              WHEN substr(r.answered_at, 21) = '000000'
+                   THEN substr(r.answered_at, 1, 10) || 'T' || substr(r.answered_at, 12, 8) || 'Z'
+              ELSE substr(r.answered_at, 1, 10) || 'T' || substr(r.answered_at, 12, 12) || 'Z'
+         END AS wire_time
+  FROM sync_outbox AS o
+  JOIN customer AS c ON c.id = o.customer_id
+  JOIN response AS r ON r.id = o.response_id
+  WHERE o.status = 'pending' AND o.customer_id > :after
+  ORDER BY o.customer_id
+  LIMIT :rows
+)
+"""
+
+
+def _identify_from_row(
+    customer_id: int,
+    email: str,
+    user_id: str | None,
+    anonymous_id: str | None,
+    message_id: str,
+    rating: int,
+    comment: str | None,
+    answered: Any,
+) -> PendingIdentify:
+    """A pending row as stored (see ``_pending_rows``) with its identify, written alone."""
+    if not (user_id or anonymous_id):
+        return _pending(customer_id, email, message_id, False, None, False)
+    encoded = _encode(user_id, anonymous_id, message_id, rating, comment, _wire_time(answered))
+    if encoded is None:
+        return _pending(customer_id, email, message_id, True, None, False)
+    return _pending(customer_id, email, message_id, True, *encoded)
+
+
 def _pending(*values: Any) -> PendingIdentify:
     # The tuple type's own constructor: a NamedTuple's __new__ is Python code, 4x slower.
     return tuple.__new__(PendingIdentify, values)
@@ -534,8 +746,11 @@ def _identify_text(
     )
 
 
-def _pending_rows(session: Session) -> Iterator[Sequence[Any]]:
-    """The pending rows as stored: ids, rating, comment and answered_at, by customer id."""
+def _pending_rows(
+    session: Session, customer_ids: Sequence[int] | None = None
+) -> Iterator[Sequence[Any]]:
+    """The pending rows as stored: ids, rating, comment and answered_at, by customer id
+    (only these customers' rows when ``customer_ids`` is given: at most _SQL_CHUNK)."""
     query = (
         select(
             _PLAIN.c.customer_id,
@@ -552,6 +767,8 @@ def _pending_rows(session: Session) -> Iterator[Sequence[Any]]:
         .where(_PLAIN.c.status == OutboxStatus.PENDING)
         .order_by(_PLAIN.c.customer_id)
     )
+    if customer_ids is not None:
+        query = query.where(_PLAIN.c.customer_id.in_(customer_ids))
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         yield from connection.execute(query)

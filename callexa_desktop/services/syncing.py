@@ -24,12 +24,13 @@ from callexa_desktop.core.activity import RunKind, RunStatus, recorded_run
 from callexa_desktop.core.errors import SyncRefused
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.sync_outbox import (
+    IdentifyPage,
     PendingIdentify,
     mark_delivered,
     mark_rejected,
     note_failed_attempt,
     outbox_counts,
-    pending_identifies,
+    pending_identify_pages,
     refresh_outbox,
 )
 from callexa_desktop.services.segment import Message, RetryPolicy, SegmentClient
@@ -190,7 +191,7 @@ def _sync(
         if progress is not None:
             progress(0, summary.to_send)
         report = client.deliver(
-            plan.messages(pending_identifies(reading)),
+            plan.messages(pending_identify_pages(reading, read_ahead=True)),
             on_acknowledged=acknowledged,
             should_cancel=should_cancel,
         )
@@ -220,9 +221,18 @@ class _Plan:
         self.emails: dict[str, str] = {}
         self.too_large: list[PendingIdentify] = []
 
-    def messages(self, pending: Iterable[PendingIdentify]) -> Iterator[Message]:
+    def messages(self, pages: Iterable[IdentifyPage]) -> Iterator[Message]:
         customer_ids, emails = self.customer_ids, self.emails
-        for customer_id, email, message_id, syncable, body, comment_truncated in pending:
+        for page in pages:
+            # A whole page at a time: tens of thousands of rows go through here in a sync.
+            message_ids = [message_id for message_id, _ in page.messages]
+            customer_ids.update(zip(message_ids, page.customer_ids, strict=True))
+            emails.update(zip(message_ids, page.emails, strict=True))
+            yield from page.messages
+            yield from self._one_by_one(page.set_aside)
+
+    def _one_by_one(self, identifies: Iterable[PendingIdentify]) -> Iterator[Message]:
+        for customer_id, email, message_id, syncable, body, comment_truncated in identifies:
             if body is None:
                 if syncable:
                     self.too_large.append(
@@ -233,8 +243,8 @@ class _Plan:
                 continue
             if comment_truncated:
                 self.summary.comments_truncated += 1
-            customer_ids[message_id] = customer_id
-            emails[message_id] = email
+            self.customer_ids[message_id] = customer_id
+            self.emails[message_id] = email
             yield (message_id, body)
 
     def record_too_large(self, session: Session) -> None:
@@ -252,7 +262,7 @@ def _dry_run(profile: Profile, endpoint: str) -> SyncSummary:
     with Session(profile.database.engine) as session:
         try:
             refresh_outbox(session, profile.clock())
-            summary.to_send = sum(1 for _ in plan.messages(pending_identifies(session)))
+            summary.to_send = sum(1 for _ in plan.messages(pending_identify_pages(session)))
             plan.record_too_large(session)
             summary.pending = summary.to_send
             summary.failed = len(summary.rejected)

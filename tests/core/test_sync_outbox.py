@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +30,7 @@ from callexa_desktop.core.sync_outbox import (
     outbox_counts,
     pending_entries,
     pending_identifies,
+    pending_identify_pages,
     refresh_outbox,
 )
 
@@ -460,6 +463,97 @@ def test_syncable_and_unsyncable_rows_and_odd_stored_times_keep_their_order_acro
     assert all("userId" not in message for message in anonymous)
     dates = {json.loads(body)["traits"]["NPS_date"] for *_, body in got if body}
     assert {"2026-11-02T09:30:00Z", "2026-11-01T08:00:07.500Z"} <= dates
+
+
+def _mixed_outbox(session: Session, count: int) -> None:
+    """``count`` pending rows: most with a userId, every 7th customer without any id, every
+    11th with only an anonymousId, every 13th response's time stored in another form, and
+    every 17th comment too long for 32 KB."""
+    record_responses(
+        session,
+        [
+            response(
+                f"c{n:05d}@example.com",
+                n % 11,
+                f"2026-11-01T08:00:{n % 60:02d}.5Z",
+                "Zu langsam! " * 3000 if (n + 1) % 17 == 0 else f'"{n}" ünï\n',
+            )
+            for n in range(count)
+        ],
+        source="t",
+        now=NOW,
+    )
+    connection = session.connection()
+    connection.exec_driver_sql(
+        "UPDATE customer SET user_id = CASE WHEN id % 11 = 0 THEN NULL ELSE 'u' || id END,"
+        " anonymous_id = CASE WHEN id % 11 = 0 THEN 'a' || id END WHERE id % 7 != 0"
+    )
+    connection.exec_driver_sql(
+        "UPDATE response SET answered_at = '2026-11-02T09:30:00' WHERE customer_id % 13 = 0"
+    )
+
+
+def _as_rows(pages: Any) -> dict[str, tuple[Any, ...]]:
+    """Pages flattened to messageId -> (customer id, email, syncable, body, cut)."""
+    rows: dict[str, tuple[Any, ...]] = {}
+    for page in pages:
+        for (message_id, body), customer_id, email in zip(
+            page.messages, page.customer_ids, page.emails, strict=True
+        ):
+            rows[message_id] = (customer_id, email, True, body, False)
+        for p in page.set_aside:
+            rows[p.message_id] = (p.customer_id, p.email, p.syncable, p.body, p.comment_truncated)
+    return rows
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_identify_pages_hold_the_same_identifies_as_pending_identifies(
+    profile: Profile, read_ahead: bool
+) -> None:
+    count = 4321  # more than two pages, each with rows written one by one
+    with profile.database.session() as session:
+        _mixed_outbox(session, count)
+        session.commit()  # the read-ahead reads on a connection of its own
+        expected = {
+            p.message_id: (p.customer_id, p.email, p.syncable, p.body, p.comment_truncated)
+            for p in pending_identifies(session)
+        }
+        pages = list(pending_identify_pages(session, read_ahead=read_ahead))
+    assert _as_rows(pages) == expected
+    assert len(pages) == 3
+    assert sum(len(page.messages) for page in pages) > count // 2
+    aside = {p.customer_id for page in pages for p in page.set_aside}
+    assert aside == {n for n in range(1, count + 1) if n % 7 == 0 or n % 13 == 0 or n % 17 == 0}
+    cut = [p for page in pages for p in page.set_aside if p.comment_truncated]
+    assert cut
+    assert all(p.body and len(p.body) <= MESSAGE_BUDGET_BYTES for p in cut)
+
+
+def test_leaving_the_pages_early_ends_the_read_ahead_thread(profile: Profile) -> None:
+    with profile.database.session() as session:
+        _mixed_outbox(session, 9000)  # five pages: the reader is still busy after the first
+        session.commit()
+        pages = pending_identify_pages(session, read_ahead=True)
+        first = next(pages)
+        pages.close()
+    assert first.messages
+    assert not [t for t in threading.enumerate() if t.name == "sync-page-reader"]
+
+
+def test_a_failure_on_the_read_ahead_thread_reaches_the_caller(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(connection: Any) -> Any:
+        raise sqlite3.OperationalError("disk I/O error")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(sync_outbox, "_wire_pages", broken)
+    with profile.database.session() as session:
+        store(session, response("ada@example.com", 9, "2026-11-01T08:00:00Z"))
+        session.commit()
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+            list(pending_identify_pages(session, read_ahead=True))
+    assert not [t for t in threading.enumerate() if t.name == "sync-page-reader"]
 
 
 @pytest.mark.parametrize("count", [0, 4, 8, 9])
