@@ -12,9 +12,9 @@
 - Only a 2xx counts: ``on_acknowledged`` is called for each acknowledged request, on a
   recording thread, while the next requests already travel; ``deliver`` returns once every
   acknowledgement has been recorded.
-- The first request goes alone; once its acknowledgement is recorded, up to ``IN_FLIGHT``
-  requests travel at once (Segment's work on one overlaps ours on the next), and a backoff
-  holds them all.
+- The first request goes alone, and small (FIRST_BATCH_MESSAGES); once its acknowledgement
+  is recorded, up to ``IN_FLIGHT`` requests travel at once (Segment's work on one overlaps
+  ours on the next), and a backoff holds them all.
 
 One ``httpx.Client`` with keep-alive connections carries every request of a run.
 """
@@ -51,6 +51,9 @@ MAX_BATCH_MESSAGES = 2_500
 MAX_MESSAGE_BYTES = 32 * 1024
 # Requests travelling at once after the first: Segment's work on one overlaps ours on the next.
 IN_FLIGHT = 2
+# The first request goes alone, to learn cheaply that the key, the endpoint and the database
+# work; a small one also lets the others start sooner.
+FIRST_BATCH_MESSAGES = 200
 GZIP_LEVEL = 1  # JSON still shrinks about tenfold; higher levels cost more than they save
 _WRITE_KEY = re.compile(r"[\x21-\x7e]{1,1000}")
 
@@ -348,7 +351,7 @@ class _Delivery:
             sender.start()
         seen: list[str] = []
         try:
-            for batch in pack_batches(messages):
+            for batch in pack_batches(messages, first_batch_messages=FIRST_BATCH_MESSAGES):
                 seen.extend(message_id for message_id, _ in batch)
                 if not self.stop.is_set():
                     self.batches.put(batch)
@@ -452,15 +455,19 @@ class _Delivery:
         return report
 
 
-def pack_batches(messages: Iterable[Message]) -> Iterable[list[Message]]:
-    """Group messages into batches within MAX_BATCH_BYTES and MAX_BATCH_MESSAGES, in order."""
+def pack_batches(
+    messages: Iterable[Message], *, first_batch_messages: int = MAX_BATCH_MESSAGES
+) -> Iterable[list[Message]]:
+    """Group messages into batches within MAX_BATCH_BYTES and MAX_BATCH_MESSAGES, in order;
+    the first batch holds at most ``first_batch_messages``."""
     batch: list[Message] = []
     size = _ENVELOPE_BYTES
+    limit = max(1, min(first_batch_messages, MAX_BATCH_MESSAGES))
     for message in messages:
         extra = len(message[1]) + 1  # the body, and the comma between messages
-        if batch and (size + extra > MAX_BATCH_BYTES or len(batch) >= MAX_BATCH_MESSAGES):
+        if batch and (size + extra > MAX_BATCH_BYTES or len(batch) >= limit):
             yield batch
-            batch, size = [], _ENVELOPE_BYTES
+            batch, size, limit = [], _ENVELOPE_BYTES, MAX_BATCH_MESSAGES
         batch.append(message)
         size += extra
     if batch:

@@ -21,6 +21,7 @@ from callexa_desktop.services.sandbox.segment import (
     SegmentServer,
 )
 from callexa_desktop.services.segment import (
+    FIRST_BATCH_MESSAGES,
     IN_FLIGHT,
     MAX_BATCH_MESSAGES,
     DeliveryReport,
@@ -135,9 +136,11 @@ def test_batches_never_exceed_2500_messages(segment: SegmentServer, write_key: s
     with client_for(segment.endpoint, write_key) as client:
         report = client.deliver([message(n) for n in range(6000)], on_acknowledged=lambda _: None)
     assert report.delivered == 6000
-    # Requests after the first travel side by side, so they may be answered in any order.
-    counts = sorted(r.message_count for r in segment.fake.request_log)
-    assert counts == [1000, 2500, 2500]
+    # The first request is small and goes alone; the others travel side by side, so they
+    # may be answered in any order.
+    first, *others = (r.message_count for r in segment.fake.request_log)
+    assert first == FIRST_BATCH_MESSAGES
+    assert sorted(others) == sorted([2500, 2500, 6000 - 5000 - FIRST_BATCH_MESSAGES])
 
 
 def test_batches_of_large_messages_stay_within_500_kb(
@@ -151,6 +154,12 @@ def test_batches_of_large_messages_stay_within_500_kb(
     assert all(size <= SEGMENT_BATCH_LIMIT for size in sizes)
     assert max(sizes) > SEGMENT_BATCH_LIMIT * 0.9  # packed full, not one message per request
     assert len(segment.fake.messages) == 60
+
+
+def test_only_the_first_batch_is_held_to_the_first_batch_size() -> None:
+    messages = [message(n) for n in range(700)]
+    sizes = [len(batch) for batch in pack_batches(messages, first_batch_messages=150)]
+    assert sizes == [150, 550]
 
 
 def test_packing_keeps_order_and_respects_both_limits() -> None:
@@ -182,7 +191,8 @@ def test_a_refused_message_is_isolated_by_splitting_and_the_rest_delivered(
     assert segment.fake.message_id_counts().most_common(1)[0][1] == 1
     assert report.undelivered == []
     assert not report.stopped
-    assert segment.fake.requests <= 2 * 11 + 1  # about two requests per halving
+    # The small first request, then about two requests per halving of the other batch.
+    assert segment.fake.requests <= 1 + 2 * 11 + 1
 
 
 def test_transient_failures_are_retried_with_the_same_message_ids(write_key: str) -> None:
@@ -261,8 +271,8 @@ def test_cancelling_between_batches_leaves_the_rest_undelivered(
             should_cancel=lambda: bool(acknowledged),
         )
     assert report.cancelled
-    assert len(acknowledged) == 2500
-    assert len(report.undelivered) == 3500
+    assert len(acknowledged) == FIRST_BATCH_MESSAGES
+    assert len(report.undelivered) == 6000 - FIRST_BATCH_MESSAGES
 
 
 def test_a_wrong_endpoint_stops_with_a_sentence(write_key: str) -> None:
@@ -327,7 +337,8 @@ def test_after_the_first_batch_is_recorded_requests_travel_side_by_side(
         )
         try:
             assert fake.wait_until(lambda f: f.held == IN_FLIGHT, timeout=30)
-            assert [len(ids) for ids in recorded] == [2500]  # recorded before more went out
+            # The first batch was recorded before more went out.
+            assert [len(ids) for ids in recorded] == [FIRST_BATCH_MESSAGES]
         finally:
             fake.release()
             worker.join(timeout=30)
@@ -372,15 +383,17 @@ def test_a_failure_to_record_stops_the_run_and_reaches_the_caller(
 def test_a_retry_after_holds_back_every_sender_of_the_run(write_key: str) -> None:
     clock = HeldClock()
     sent: list[str] = []  # the first messageId of each request, in order
+    # Batches start at these messages: the small first one, then 2,500 each.
+    refused, beside, after_both = (f"m-{FIRST_BATCH_MESSAGES + n:05d}" for n in (0, 2500, 5000))
 
     def handler(request: httpx.Request) -> httpx.Response:
         first = json.loads(gzip.decompress(request.content))["batch"][0]["messageId"]
         with clock.changed:
             sent.append(first)
             refused_before = sent.count(first) > 1
-        if first == "m-02500" and not refused_before:
+        if first == refused and not refused_before:
             return httpx.Response(429, headers={"Retry-After": "7"})
-        if first == "m-05000":  # travelling beside the refused batch: answered once it waits
+        if first == beside:  # travelling beside the refused batch: answered once it waits
             with clock.changed:
                 assert clock.changed.wait_for(lambda: clock.sleeps, timeout=30)
         return httpx.Response(200, json={"success": True})
@@ -402,12 +415,13 @@ def test_a_retry_after_holds_back_every_sender_of_the_run(write_key: str) -> Non
             with clock.changed:
                 # The sender that was answered 200 waits out the other one's Retry-After too.
                 assert clock.changed.wait_for(lambda: len(clock.sleeps) == 2, timeout=30)
-                assert "m-07500" not in sent
+                assert after_both not in sent
         finally:
             clock.wake.set()
             worker.join(timeout=30)
     [report] = reports
     assert report.delivered == 12_500
     assert clock.sleeps == [7, 7]
-    assert sent.count("m-02500") == 2
-    assert sorted(set(sent)) == ["m-00000", "m-02500", "m-05000", "m-07500", "m-10000"]
+    assert sent.count(refused) == 2
+    starts = [0, *range(FIRST_BATCH_MESSAGES, 12_500, 2500)]
+    assert sorted(set(sent)) == [f"m-{n:05d}" for n in starts]
