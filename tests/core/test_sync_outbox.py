@@ -424,47 +424,6 @@ def test_every_pending_row_is_read_once_in_customer_order_across_pages(profile: 
     assert len({e.message_id for e in entries}) == count
 
 
-def test_syncable_and_unsyncable_rows_and_odd_stored_times_keep_their_order_across_pages(
-    profile: Profile,
-) -> None:
-    count = 4321  # more than two pages, each mixing every kind of row
-    with profile.database.session() as session:
-        record_responses(
-            session,
-            [
-                response(f"c{n:05d}@example.com", n % 11, f"2026-11-01T08:00:{n % 60:02d}.5Z")
-                for n in range(count)
-            ],
-            source="t",
-            now=NOW,
-        )
-        connection = session.connection()
-        # Most customers have a userId, every 7th none (not syncable), every 11th only an
-        # anonymousId; every 13th response has its time stored in another form.
-        connection.exec_driver_sql(
-            "UPDATE customer SET user_id = CASE WHEN id % 11 = 0 THEN NULL ELSE 'u' || id END,"
-            " anonymous_id = CASE WHEN id % 11 = 0 THEN 'a' || id END WHERE id % 7 != 0"
-        )
-        connection.exec_driver_sql(
-            "UPDATE response SET answered_at = '2026-11-02T09:30:00' WHERE customer_id % 13 = 0"
-        )
-        expected = []
-        for e in pending_entries(session):
-            encoded = encode_identify(e) if e.syncable else None
-            expected.append((e.customer_id, e.message_id, e.syncable, encoded and encoded.body))
-        got = [
-            (p.customer_id, p.message_id, p.syncable, p.body) for p in pending_identifies(session)
-        ]
-    assert got == expected
-    assert len(got) == count
-    assert sum(1 for *_, syncable, _ in got if not syncable) == len(range(7, count + 1, 7))
-    anonymous = [json.loads(body) for *_, body in got if body and b'"anonymousId"' in body]
-    assert anonymous
-    assert all("userId" not in message for message in anonymous)
-    dates = {json.loads(body)["traits"]["NPS_date"] for *_, body in got if body}
-    assert {"2026-11-02T09:30:00Z", "2026-11-01T08:00:07.500Z"} <= dates
-
-
 def _mixed_outbox(session: Session, count: int) -> None:
     """``count`` pending rows: most with a userId, every 7th customer without any id, every
     11th with only an anonymousId, every 13th response's time stored in another form, and
@@ -491,6 +450,29 @@ def _mixed_outbox(session: Session, count: int) -> None:
     connection.exec_driver_sql(
         "UPDATE response SET answered_at = '2026-11-02T09:30:00' WHERE customer_id % 13 = 0"
     )
+
+
+def test_syncable_and_unsyncable_rows_and_odd_stored_times_keep_their_order_across_pages(
+    profile: Profile,
+) -> None:
+    count = 4321  # more than two pages, each mixing every kind of row
+    with profile.database.session() as session:
+        _mixed_outbox(session, count)
+        expected = []
+        for e in pending_entries(session):
+            encoded = encode_identify(e) if e.syncable else None
+            expected.append((e.customer_id, e.message_id, e.syncable, encoded and encoded.body))
+        got = [
+            (p.customer_id, p.message_id, p.syncable, p.body) for p in pending_identifies(session)
+        ]
+    assert got == expected
+    assert len(got) == count
+    assert sum(1 for *_, syncable, _ in got if not syncable) == len(range(7, count + 1, 7))
+    anonymous = [json.loads(body) for *_, body in got if body and b'"anonymousId"' in body]
+    assert anonymous
+    assert all("userId" not in message for message in anonymous)
+    dates = {json.loads(body)["traits"]["NPS_date"] for *_, body in got if body}
+    assert {"2026-11-02T09:30:00Z", "2026-11-01T08:00:07.500Z"} <= dates
 
 
 def _as_rows(pages: Any) -> dict[str, tuple[Any, ...]]:
