@@ -195,7 +195,8 @@ def save_rejections_csv(context: AppContext, run_id: int, target: Path) -> Task:
         try:
             with (
                 context.profile.database.session() as session,
-                partial.open("w", newline="", encoding="utf-8") as handle,
+                # A byte-order mark, so a spreadsheet reads the file as UTF-8.
+                partial.open("w", newline="", encoding="utf-8-sig") as handle,
             ):
                 writer = csv.writer(handle)
                 writer.writerow(CSV_HEADER)

@@ -427,7 +427,8 @@ def export_responses_to(
     progress: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> int:
-    """Export to the file ``path`` (UTF-8 CSV, see export_responses) and return the rows
+    """Export to the file ``path`` (UTF-8 CSV with a byte-order mark, see export_responses)
+    and return the rows
     written. ``session_factory`` gives a session, e.g. ``profile.database.session``.
 
     The CSV is written to a temporary file in the same folder and renamed over ``path`` only
@@ -439,7 +440,9 @@ def export_responses_to(
         descriptor, name = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.name}.", suffix=".part"
         )
-        handle = open(descriptor, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        # With a byte-order mark: a spreadsheet opened by double-click then reads the
+        # comments' accents and emoji as UTF-8 instead of the system's legacy code page.
+        handle = open(descriptor, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
     except OSError as error:
         raise ExportFailed(_write_problem(path, error)) from error
     temporary = Path(name)

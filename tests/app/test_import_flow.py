@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from pathlib import Path
@@ -106,7 +107,8 @@ def test_rejected_records_can_be_saved_as_csv(
     with qtbot.waitSignal(task.finished):
         pass
 
-    with target.open(newline="", encoding="utf-8") as handle:
+    assert target.read_bytes().startswith(codecs.BOM_UTF8)  # spreadsheets read it as UTF-8
+    with target.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["file", "line", "reason", "detail"]
     assert [(row[1], row[2]) for row in rows[1:]] == [

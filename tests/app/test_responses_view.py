@@ -317,7 +317,7 @@ def test_export_writes_the_filtered_rows_to_the_chosen_file(
 
     assert finished.args == [2]
     assert Path(suggested[0]).name == "callexa-responses-2026-11-30.csv"
-    with target.open(encoding="utf-8", newline="") as handle:
+    with target.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(row["email"], row["rating"], row["follow_up"]) for row in rows] == [
         ("bob@example.com", "3", "open"),

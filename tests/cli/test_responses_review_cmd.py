@@ -169,7 +169,7 @@ def test_export_to_a_file_writes_the_filtered_responses_as_csv(run: Run, tmp_pat
     status, out, _ = run("export", "--category", "detractor", str(target))
 
     assert (status, out) == (0, f"Exported 3 responses to {target}.\n")
-    rows = list(csv.reader(target.open(encoding="utf-8", newline="")))
+    rows = list(csv.reader(target.open(encoding="utf-8-sig", newline="")))
     assert rows[0][:5] == ["answered_at", "email", "name", "user_id", "rating"]
     assert [(r[1], r[4], r[6]) for r in rows[1:]] == [
         ("io@example.com", "0", "'=HYPERLINK(1)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import tracemalloc
@@ -726,7 +727,8 @@ def test_export_to_a_file_writes_it_whole(profile: Profile, tmp_path: Path) -> N
 
     assert export_responses_to(target, profile.database.session) == 1
 
-    rows = list(csv.reader(target.open(encoding="utf-8", newline="")))
+    assert target.read_bytes().startswith(codecs.BOM_UTF8)  # spreadsheets read it as UTF-8
+    rows = list(csv.reader(target.open(encoding="utf-8-sig", newline="")))
     assert [tuple(rows[0]), rows[1][6]] == [EXPORT_COLUMNS, "'=cmd"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["profile", "responses.csv"]
 
