@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
 
 from callexa_desktop.app.context import AppContext
 from callexa_desktop.app.workers import TaskError
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.services.keychain import Keychain
 from tests.services.memory_keyring import InMemoryKeyring
-
-
-@pytest.fixture(autouse=True)
-def _collect_after_each_test(qapp: object) -> Iterator[None]:
-    """Free each test's Qt wrappers at its own teardown, not at a random point of the next."""
-    yield
-    gc.collect()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
 
 
 @pytest.fixture
