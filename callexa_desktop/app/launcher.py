@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressBar
 
 from callexa_desktop import APP_NAME
+from callexa_desktop.app.collector import MainThreadCollector
 from callexa_desktop.app.context import AppContext
 from callexa_desktop.app.demo import Demo, open_demo_profile
 from callexa_desktop.app.first_run import FirstRunWizard, first_run_needed
@@ -218,11 +219,15 @@ def run_window(data_dir: Path, *, demo: bool, argv: Sequence[str] | None = None)
     desktop.window.show()
     desktop.sync.start()
     desktop.offer_first_run()
+    # Qt objects caught in reference cycles must die on the GUI thread, not a worker's.
+    collector = MainThreadCollector(parent=app)
+    collector.start()
     try:
         with _quit_on_termination_signals(app):
             return int(app.exec())
     finally:
         desktop.close()
+        collector.stop()
         if instance is not None:
             instance.release()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 import signal
 from collections.abc import Iterator
@@ -177,8 +178,10 @@ def test_run_window_opens_the_demo_labelled_demo_and_deletes_it_when_quitting(
 ) -> None:
     seen: list[str] = []
     folders: list[Path] = []
+    collecting_automatically: list[bool] = []
 
     def look_then_quit() -> None:
+        collecting_automatically.append(gc.isenabled())
         for widget in QApplication.topLevelWidgets():
             if isinstance(widget, MainWindow) and widget.isVisible():
                 seen.append(widget.windowTitle())
@@ -192,6 +195,9 @@ def test_run_window_opens_the_demo_labelled_demo_and_deletes_it_when_quitting(
     assert len(seen) == 1
     assert "DEMO" in seen[0]
     assert not folders[0].exists()
+    # While the window ran, cycles were collected on the GUI thread only; afterwards as before.
+    assert collecting_automatically == [False]
+    assert gc.isenabled()
 
 
 def test_a_blank_profile_opens_with_the_first_run_assistant(qtbot: QtBot, tmp_path: Path) -> None:
