@@ -23,6 +23,7 @@ import httpx
 from callexa_desktop import __version__
 from callexa_desktop.core.clock import Clock, as_utc, utc_now
 from callexa_desktop.core.errors import CallexaError
+from callexa_desktop.services.tls import verified_tls
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,7 @@ class CallexaClient:
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             transport=transport,
+            verify=verified_tls(),
             timeout=timeout,
             headers={
                 "Authorization": f"Bearer {api_key}",

@@ -31,6 +31,7 @@ from callexa_desktop.core.polling import FolderPoll, poll_folder
 from callexa_desktop.core.profile import Profile
 from callexa_desktop.core.reading import read_identify_stream
 from callexa_desktop.core.reading.content import CHUNK_BYTES
+from callexa_desktop.services.tls import verified_tls
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,9 @@ def poll_feed(
         headers["If-Modified-Since"] = position["last_modified"]
     try:
         with (
-            httpx.Client(transport=transport, timeout=timeout, follow_redirects=True) as client,
+            httpx.Client(
+                transport=transport, verify=verified_tls(), timeout=timeout, follow_redirects=True
+            ) as client,
             client.stream("GET", url, headers=headers) as response,
         ):
             if response.status_code == httpx.codes.NOT_MODIFIED:

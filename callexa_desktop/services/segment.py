@@ -41,6 +41,7 @@ import httpx
 from callexa_desktop import __version__
 from callexa_desktop.core.clock import iso_utc, utc_now
 from callexa_desktop.core.errors import SyncRefused
+from callexa_desktop.services.tls import verified_tls
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,8 @@ class SegmentClient:
         token = base64.b64encode(f"{write_key}:".encode()).decode()
         self._http = httpx.Client(
             transport=transport,
-            # A plain-http endpoint (the sandbox) never uses TLS: skip loading certificates.
-            verify=not self.endpoint.startswith("http://"),
+            # A plain-http endpoint (the sandbox) never uses TLS (no redirects are followed).
+            verify=False if self.endpoint.startswith("http://") else verified_tls(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={
                 "Authorization": f"Basic {token}",

@@ -20,6 +20,7 @@ import logging
 import httpx
 
 from callexa_desktop.core.errors import CallexaError
+from callexa_desktop.services.tls import verified_tls
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def check_write_key(
     """
     url = endpoint.rstrip("/") + CHECK_PATH
     try:
-        with httpx.Client(transport=transport, timeout=timeout) as client:
+        with httpx.Client(transport=transport, verify=verified_tls(), timeout=timeout) as client:
             reply = client.post(url, json={"batch": []}, auth=(write_key, ""))
     except httpx.TimeoutException:
         raise SegmentUnreachable(
