@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, TypeDecorator
+from sqlalchemy import Column, DateTime, Index, TypeDecorator, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -179,12 +179,22 @@ class SyncOutbox(SQLModel, table=True):
     """Per customer, the latest response still to be delivered to Segment (or delivered)."""
 
     __tablename__ = "sync_outbox"
+    # Only pending rows are indexed (a sync reads them by customer): marking a row delivered
+    # then removes it from a small index instead of moving it within one over every row.
+    __table_args__ = (
+        Index(
+            "ix_sync_outbox_pending",
+            "customer_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     customer_id: int = Field(primary_key=True, foreign_key="customer.id")
     response_id: int = Field(foreign_key="response.id")
     # Deterministic per (customer, response): every retry and re-run carries the same one.
     message_id: str = Field(unique=True)
-    status: str = Field(default="pending", index=True)  # pending | delivered | rejected
+    status: str = Field(default="pending")  # pending | delivered | rejected
     attempts: int = 0
     last_error: str | None = None
     queued_at: datetime = utc_column(nullable=False)
