@@ -42,7 +42,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlmodel import Session, col
 
-from callexa_desktop import __version__
 from callexa_desktop.core.clock import iso_utc
 from callexa_desktop.core.import_storage import read_storage_time
 from callexa_desktop.core.models import Customer, Response, SyncOutbox
@@ -53,7 +52,6 @@ _NAMESPACE_BYTES = MESSAGE_ID_NAMESPACE.bytes
 # Segment refuses messages over 32 KB; stay a little under so proxies' additions still fit.
 MESSAGE_BUDGET_BYTES = 32 * 1024 - 768
 TRUNCATION_MARK = "…"
-LIBRARY = {"name": "callexa-desktop", "version": __version__}
 _SQL_CHUNK = 500  # rows per IN (...) list
 _PAGE_ROWS = 2000  # pending rows read per statement
 _OUTBOX = SyncOutbox.__table__  # type: ignore[attr-defined]
@@ -427,13 +425,12 @@ def _written_page(
     times: list[str | None],
 ) -> IdentifyPage:
     quote = _json_text
-    context = _CONTEXT_JSON
     # The same text as _identify_text, for a whole page (keys/names/times are None on rows
     # set aside below; their text is thrown away).
     texts = [
         f'{{"type":"identify","{key}":{quote(name or "")},"traits":{{"NPS_rating":{rating},'
         f'"NPS_comment":{quote(comment)},"NPS_date":"{when}"}},"timestamp":"{when}",'
-        f'"messageId":{quote(message_id)},"context":{context}}}'
+        f'"messageId":{quote(message_id)}}}'
         for key, name, rating, comment, when, message_id in zip(
             keys, names, ratings, comments, times, message_ids, strict=True
         )
@@ -628,21 +625,38 @@ def outbox_counts(session: Session) -> OutboxCounts:
     by_status = dict(
         session.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all()
     )
-    not_syncable = session.execute(
-        select(func.count())
-        .select_from(outbox)
-        .join(Customer, col(Customer.id) == outbox.c.customer_id)
-        .where(
-            outbox.c.status == OutboxStatus.PENDING,
-            func.coalesce(col(Customer.user_id), "") == "",
-            func.coalesce(col(Customer.anonymous_id), "") == "",
-        )
-    ).scalar_one()
     return OutboxCounts(
         pending=int(by_status.get(OutboxStatus.PENDING, 0)),
         delivered=int(by_status.get(OutboxStatus.DELIVERED, 0)),
         rejected=int(by_status.get(OutboxStatus.REJECTED, 0)),
-        not_syncable=int(not_syncable),
+        not_syncable=_not_syncable(session),
+    )
+
+
+def pending_counts(session: Session) -> tuple[int, int]:
+    """(pending rows, of which not syncable): what a sync needs, read from the small index
+    of pending rows rather than by counting every row's status."""
+    pending = session.execute(
+        select(func.count())
+        .select_from(_OUTBOX)
+        .where(_OUTBOX.c.status == literal_column(f"'{OutboxStatus.PENDING}'"))
+    ).scalar_one()
+    return int(pending), _not_syncable(session)
+
+
+def _not_syncable(session: Session) -> int:
+    outbox = _OUTBOX
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(outbox)
+            .join(Customer, col(Customer.id) == outbox.c.customer_id)
+            .where(
+                outbox.c.status == literal_column(f"'{OutboxStatus.PENDING}'"),
+                func.coalesce(col(Customer.user_id), "") == "",
+                func.coalesce(col(Customer.anonymous_id), "") == "",
+            )
+        ).scalar_one()
     )
 
 
@@ -677,7 +691,11 @@ def _latest_responses(customer_ids: Sequence[int] | None) -> Any:
 
 
 def identify_message(entry: OutboxEntry, comment: str | None = None) -> dict[str, Any]:
-    """The Segment identify for ``entry`` as a dict (``comment`` replaces the stored one)."""
+    """The Segment identify for ``entry`` as a dict (``comment`` replaces the stored one).
+
+    The library's name and version travel once per request, in the batch's ``context``
+    (``services.segment.encode_batch``), which Segment applies to every message in it.
+    """
     identity = {"userId": entry.user_id} if entry.user_id else {"anonymousId": entry.anonymous_id}
     when = iso_utc(entry.answered_at)
     return {
@@ -690,7 +708,6 @@ def identify_message(entry: OutboxEntry, comment: str | None = None) -> dict[str
         },
         "timestamp": when,
         "messageId": entry.message_id,
-        "context": {"library": LIBRARY},
     }
 
 
@@ -742,7 +759,7 @@ def _identify_text(
     return (
         f'{{"type":"identify",{identity},"traits":{{"NPS_rating":{int(rating)},'
         f'"NPS_comment":{comment_json},"NPS_date":"{when}"}},"timestamp":"{when}",'
-        f'"messageId":{_json_text(message_id)},"context":{_CONTEXT_JSON}}}'
+        f'"messageId":{_json_text(message_id)}}}'
     )
 
 
@@ -821,7 +838,6 @@ def _iso(moment: datetime) -> str:
 
 
 _json_text = json.encoder.encode_basestring
-_CONTEXT_JSON = json.dumps({"library": LIBRARY}, ensure_ascii=False, separators=(",", ":"))
 
 
 def _clean(comment: str | None) -> str:

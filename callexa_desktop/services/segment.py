@@ -30,9 +30,11 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from itertools import accumulate, islice
 from types import TracebackType
 from typing import NamedTuple
 
@@ -193,8 +195,21 @@ class SegmentClient:
         before each request, from a sender thread, one call at a time: once it says yes no new
         request starts, and the ones already travelling are still recorded.
         """
+        return self.deliver_pages(
+            _pages_of(messages), on_acknowledged=on_acknowledged, should_cancel=should_cancel
+        )
+
+    def deliver_pages(
+        self,
+        pages: Iterable[Sequence[Message]],
+        *,
+        on_acknowledged: Callable[[list[str]], None],
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> DeliveryReport:
+        """``deliver`` for messages that come in pages (as a sync reads them): the same
+        batches, packed a page at a time rather than a message at a time."""
         run = _Delivery(self, on_acknowledged, should_cancel)
-        return run.deliver(messages)
+        return run.deliver(pages)
 
     def _deliver_batch(
         self,
@@ -341,7 +356,7 @@ class _Delivery:
         self.reports = [DeliveryReport() for _ in range(client.in_flight)]
         self.pause = _Pause()
 
-    def deliver(self, messages: Iterable[Message]) -> DeliveryReport:
+    def deliver(self, pages: Iterable[Sequence[Message]]) -> DeliveryReport:
         senders = [
             threading.Thread(target=self._send, args=(report,), name="segment-sender", daemon=True)
             for report in self.reports
@@ -352,8 +367,8 @@ class _Delivery:
             sender.start()
         seen: list[str] = []
         try:
-            for batch in pack_batches(messages, first_batch_messages=FIRST_BATCH_MESSAGES):
-                seen.extend(message_id for message_id, _ in batch)
+            for batch in pack_pages(pages, first_batch_messages=FIRST_BATCH_MESSAGES):
+                seen.extend([message_id for message_id, _ in batch])
                 if not self.stop.is_set():
                     self.batches.put(batch)
         except BaseException:
@@ -458,27 +473,73 @@ class _Delivery:
 
 def pack_batches(
     messages: Iterable[Message], *, first_batch_messages: int = MAX_BATCH_MESSAGES
-) -> Iterable[list[Message]]:
+) -> Iterator[list[Message]]:
     """Group messages into batches within MAX_BATCH_BYTES and MAX_BATCH_MESSAGES, in order;
     the first batch holds at most ``first_batch_messages``."""
+    return pack_pages(_pages_of(messages), first_batch_messages=first_batch_messages)
+
+
+def pack_pages(
+    pages: Iterable[Sequence[Message]], *, first_batch_messages: int = MAX_BATCH_MESSAGES
+) -> Iterator[list[Message]]:
+    """``pack_batches`` for messages that come in pages: the same batches, found with a
+    running total of each page's sizes and a binary search per batch instead of a check per
+    message (a sync packs tens of thousands)."""
     batch: list[Message] = []
     size = _ENVELOPE_BYTES
     limit = max(1, min(first_batch_messages, MAX_BATCH_MESSAGES))
-    for message in messages:
-        extra = len(message[1]) + 1  # the body, and the comma between messages
-        if batch and (size + extra > MAX_BATCH_BYTES or len(batch) >= limit):
-            yield batch
-            batch, size, limit = [], _ENVELOPE_BYTES, MAX_BATCH_MESSAGES
-        batch.append(message)
-        size += extra
+    for page in pages:
+        # reach[i]: the bytes of messages 0..i of the page, each with its comma.
+        reach = list(accumulate([len(body) + 1 for _, body in page]))
+        start, before = 0, 0  # the next message to place, and reach just before it
+        while start < len(page):
+            fits = bisect_right(
+                reach,
+                before + MAX_BATCH_BYTES - size,
+                start,
+                min(len(page), start + limit - len(batch)),
+            )
+            if fits == start:
+                if batch:  # the next message does not fit: this batch is done
+                    yield batch
+                    batch, size, limit = [], _ENVELOPE_BYTES, MAX_BATCH_MESSAGES
+                    continue
+                fits = start + 1  # one message over the limit on its own still goes alone
+            batch.extend(page[start:fits])
+            size += reach[fits - 1] - before
+            start, before = fits, reach[fits - 1]
+            if len(batch) >= limit:
+                yield batch
+                batch, size, limit = [], _ENVELOPE_BYTES, MAX_BATCH_MESSAGES
     if batch:
         yield batch
 
 
+def _pages_of(messages: Iterable[Message]) -> Iterator[list[Message]]:
+    """Messages in lists of up to _PAGE_MESSAGES, in order."""
+    iterator = iter(messages)
+    while page := list(islice(iterator, _PAGE_MESSAGES)):
+        yield page
+
+
+_PAGE_MESSAGES = 2000
+
+
 def encode_batch(batch: Sequence[Message]) -> bytes:
-    """The gzip-compressed ``{"batch": [...], "sentAt": ...}`` body of one request."""
+    """The gzip-compressed ``{"batch": [...], "context": ..., "sentAt": ...}`` body of one
+    request. The context (our library's name and version) is given once for the request:
+    Segment's batch call applies a top-level context to every message in it, which spares
+    each message the same 64 bytes (a fifth of a rating's identify) to send and parse."""
     sent_at = json.dumps(iso_utc(utc_now())).encode()
-    raw = b'{"batch":[' + b",".join(body for _, body in batch) + b'],"sentAt":' + sent_at + b"}"
+    raw = (
+        b'{"batch":['
+        + b",".join(body for _, body in batch)
+        + b'],"context":'
+        + _CONTEXT
+        + b',"sentAt":'
+        + sent_at
+        + b"}"
+    )
     return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
 
 
@@ -500,7 +561,11 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (moment - utc_now()).total_seconds())
 
 
-_ENVELOPE_BYTES = len(b'{"batch":[],"sentAt":"2026-01-01T00:00:00.000000Z"}') + 16
+BATCH_CONTEXT = {"library": {"name": "callexa-desktop", "version": __version__}}
+_CONTEXT = json.dumps(BATCH_CONTEXT, ensure_ascii=False, separators=(",", ":")).encode()
+_ENVELOPE_BYTES = (
+    len(b'{"batch":[],"context":,"sentAt":"2026-01-01T00:00:00.000000Z"}') + len(_CONTEXT) + 16
+)
 
 
 def _why(reply: httpx.Response) -> str:

@@ -29,7 +29,7 @@ from callexa_desktop.core.sync_outbox import (
     mark_delivered,
     mark_rejected,
     note_failed_attempt,
-    outbox_counts,
+    pending_counts,
     pending_identify_pages,
     refresh_outbox,
 )
@@ -186,11 +186,11 @@ def _sync(
     # Rows are read and encoded while batches already travel (WAL lets this reader and the
     # recording thread's commits work side by side).
     with profile.database.session() as reading:
-        counts = outbox_counts(reading)
-        summary.to_send = counts.pending - counts.not_syncable
+        pending, not_syncable = pending_counts(reading)
+        summary.to_send = pending - not_syncable
         if progress is not None:
             progress(0, summary.to_send)
-        report = client.deliver(
+        report = client.deliver_pages(
             plan.messages(pending_identify_pages(reading, read_ahead=True)),
             on_acknowledged=acknowledged,
             should_cancel=should_cancel,
@@ -221,15 +221,17 @@ class _Plan:
         self.emails: dict[str, str] = {}
         self.too_large: list[PendingIdentify] = []
 
-    def messages(self, pages: Iterable[IdentifyPage]) -> Iterator[Message]:
+    def messages(self, pages: Iterable[IdentifyPage]) -> Iterator[list[Message]]:
+        """The pages' messages for the wire, a page at a time (tens of thousands of rows go
+        through here in a sync); the rows set aside are looked at one by one."""
         customer_ids, emails = self.customer_ids, self.emails
         for page in pages:
-            # A whole page at a time: tens of thousands of rows go through here in a sync.
             message_ids = [message_id for message_id, _ in page.messages]
             customer_ids.update(zip(message_ids, page.customer_ids, strict=True))
             emails.update(zip(message_ids, page.emails, strict=True))
-            yield from page.messages
-            yield from self._one_by_one(page.set_aside)
+            yield page.messages
+            if page.set_aside:
+                yield list(self._one_by_one(page.set_aside))
 
     def _one_by_one(self, identifies: Iterable[PendingIdentify]) -> Iterator[Message]:
         for customer_id, email, message_id, syncable, body, comment_truncated in identifies:
@@ -262,7 +264,7 @@ def _dry_run(profile: Profile, endpoint: str) -> SyncSummary:
     with Session(profile.database.engine) as session:
         try:
             refresh_outbox(session, profile.clock())
-            summary.to_send = sum(1 for _ in plan.messages(pending_identify_pages(session)))
+            summary.to_send = sum(map(len, plan.messages(pending_identify_pages(session))))
             plan.record_too_large(session)
             summary.pending = summary.to_send
             summary.failed = len(summary.rejected)

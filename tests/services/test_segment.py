@@ -11,7 +11,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from callexa_desktop import __version__
 from callexa_desktop.core.errors import SyncRefused
 from callexa_desktop.services.sandbox.segment import (
     MAX_BATCH_BYTES as SEGMENT_BATCH_LIMIT,
@@ -21,14 +24,18 @@ from callexa_desktop.services.sandbox.segment import (
     SegmentServer,
 )
 from callexa_desktop.services.segment import (
+    _ENVELOPE_BYTES,
     FIRST_BATCH_MESSAGES,
     IN_FLIGHT,
+    MAX_BATCH_BYTES,
     MAX_BATCH_MESSAGES,
     DeliveryReport,
     OutgoingMessage,
     RetryPolicy,
     SegmentClient,
+    encode_batch,
     pack_batches,
+    pack_pages,
     retry_after_seconds,
 )
 from tests.services.fault_server import DROP, STALL, FakeTime, FaultServer, Status
@@ -116,6 +123,19 @@ def test_every_message_arrives_once_with_basic_auth_and_gzip(
     assert all(r.gzipped for r in segment.fake.request_log)
 
 
+def test_the_library_context_travels_once_per_request_and_reaches_every_message(
+    segment: SegmentServer, write_key: str
+) -> None:
+    body = json.loads(gzip.decompress(encode_batch([message(1), message(2)])))
+    assert body["context"] == {"library": {"name": "callexa-desktop", "version": __version__}}
+    assert all("context" not in m for m in body["batch"])
+
+    with client_for(segment.endpoint, write_key) as client:
+        client.deliver([message(n) for n in range(3)], on_acknowledged=lambda _: None)
+    contexts = [m["context"]["library"]["name"] for m in segment.fake.messages]
+    assert contexts == ["callexa-desktop"] * 3
+
+
 def test_a_wrong_write_key_stops_the_run_and_nothing_counts_as_delivered(
     segment: SegmentServer,
 ) -> None:
@@ -160,6 +180,43 @@ def test_only_the_first_batch_is_held_to_the_first_batch_size() -> None:
     messages = [message(n) for n in range(700)]
     sizes = [len(batch) for batch in pack_batches(messages, first_batch_messages=150)]
     assert sizes == [150, 550]
+
+
+def _packed_one_by_one(messages: list[OutgoingMessage], first: int) -> list[list[str]]:
+    """The packing rule, a message at a time: the next message starts a new batch when it
+    would take the batch over 500 KB or past its message limit."""
+    batches: list[list[str]] = []
+    batch: list[str] = []
+    size = _ENVELOPE_BYTES
+    limit = first
+    for message_id, body in messages:
+        extra = len(body) + 1
+        if batch and (size + extra > MAX_BATCH_BYTES or len(batch) >= limit):
+            batches.append(batch)
+            batch, size, limit = [], _ENVELOPE_BYTES, MAX_BATCH_MESSAGES
+        batch.append(message_id)
+        size += extra
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    paddings=st.lists(st.sampled_from([0, 10, 300, 5_000, 31_000]), max_size=4_000),
+    page_size=st.integers(1, 3_000),
+    first=st.sampled_from([1, 200, MAX_BATCH_MESSAGES]),
+)
+def test_packing_pages_gives_the_batches_of_packing_one_by_one(
+    paddings: list[int], page_size: int, first: int
+) -> None:
+    messages = [message(n, padding=padding) for n, padding in enumerate(paddings)]
+    pages = [messages[at : at + page_size] for at in range(0, len(messages), page_size)]
+    packed = [
+        [message_id for message_id, _ in batch]
+        for batch in pack_pages(pages, first_batch_messages=first)
+    ]
+    assert packed == _packed_one_by_one(messages, first)
 
 
 def test_packing_keeps_order_and_respects_both_limits() -> None:

@@ -257,7 +257,8 @@ def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, b
     the body is not JSON.
 
     A batch's elements are measured where they stand in the body, as Segment sees them,
-    rather than re-serialised; each is parsed once.
+    rather than re-serialised; each is parsed once. A top-level ``context`` applies to every
+    message of the batch, as at Segment (a message's own context keys win).
     """
     if kind != "batch":
         payload = json.loads(text)
@@ -268,6 +269,7 @@ def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, b
     messages: list[dict[str, Any]] = []
     oversized = False
     found = False
+    shared: Any = None
     at = _expect(text, 0, "{")
     if _peek(text, at) == "}":
         at += 1
@@ -281,6 +283,8 @@ def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, b
                 found = True
                 at, over = _read_array(text, at + 1, messages)
                 oversized = oversized or over
+            elif key == "context":
+                shared, at = _DECODER.raw_decode(text, at)
             else:
                 _, at = _DECODER.raw_decode(text, at)
             at = _skip(text, at)
@@ -293,6 +297,10 @@ def _read_messages(kind: str, text: str) -> tuple[list[dict[str, Any]] | None, b
         raise ValueError("text after the JSON object")
     if not found or not all(isinstance(m, dict) for m in messages):
         return None, False
+    if isinstance(shared, dict):
+        for message in messages:
+            own = message.get("context")
+            message["context"] = {**shared, **own} if isinstance(own, dict) else shared
     return messages, oversized
 
 

@@ -46,6 +46,20 @@ def test_a_batch_with_the_right_key_is_accepted_and_recorded_in_order(key: str) 
     assert fake.requests == 1
 
 
+def test_a_batch_context_applies_to_every_message_and_a_message_s_own_keys_win(
+    key: str,
+) -> None:
+    fake = SegmentFake(key)
+    shared = {"library": {"name": "lib"}, "locale": "de-DE"}
+    own = identify(2, context={"locale": "fr-FR"})
+    body = json.dumps({"batch": [identify(1), own], "context": shared}).encode()
+    status, _, _ = fake.handle("POST", "/v1/batch", auth(key), body)
+    assert status == 200
+    first, second = fake.messages
+    assert first["context"] == shared
+    assert second["context"] == {"library": {"name": "lib"}, "locale": "fr-FR"}
+
+
 @pytest.mark.parametrize(
     "headers",
     [
