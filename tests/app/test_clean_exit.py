@@ -7,11 +7,10 @@ this runs in a separate process and looks at how it ended.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from tests.app.offscreen_script import run_offscreen
 
 SCRIPT = textwrap.dedent(
     """
@@ -53,15 +52,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_the_process_exits_cleanly_after_every_view_was_dropped(tmp_path: Path) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "profile")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    done = run_offscreen(SCRIPT, str(tmp_path / "profile"))
 
     assert done.stdout.strip() == "closed"
     assert "deleted directly" not in done.stderr

@@ -9,8 +9,6 @@ segfault at the end of a customers-view test).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
 import threading
@@ -27,6 +25,7 @@ from sqlmodel import Session
 
 from callexa_desktop.app.context import AppContext
 from callexa_desktop.app.paged_model import Column, PagedTableModel
+from tests.app.offscreen_script import run_offscreen
 
 
 @dataclass(frozen=True)
@@ -154,15 +153,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_a_view_survives_its_worker_letting_go_while_the_view_is_deleted(tmp_path: Path) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "profile")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    done = run_offscreen(SCRIPT, str(tmp_path / "profile"))
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "closed"
