@@ -23,7 +23,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import compress
+from itertools import compress, islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -274,43 +274,13 @@ def pending_entries(session: Session) -> Iterator[OutboxEntry]:
 
 
 def pending_identifies(session: Session) -> Iterator[PendingIdentify]:
-    """Every pending row (syncable or not) with its identify encoded for the wire.
+    """Every pending row (syncable or not) with its identify encoded for the wire, one by one.
 
-    The bodies are the bytes ``encode_identify`` gives for the same row, made from the
-    stored values directly (a large sync reads tens of thousands of rows, so the usual case
-    is written out here, once per row, and ``_encode`` does the rest).
+    The bodies are the bytes ``encode_identify`` gives for the same row. A sync reads
+    ``pending_identify_pages`` instead, which writes the same bytes a page at a time.
     """
-    for (
-        customer_id,
-        email,
-        user_id,
-        anonymous_id,
-        message_id,
-        rating,
-        comment,
-        answered,
-    ) in _pending_rows(session):
-        if user_id:
-            identity = '"userId":' + _json_text(user_id)
-        elif anonymous_id:
-            identity = '"anonymousId":' + _json_text(anonymous_id)
-        else:
-            yield _pending(customer_id, email, message_id, False, None, False)
-            continue
-        when = _wire_time(answered)
-        try:
-            text = _identify_text(identity, rating, _json_text(comment or ""), when, message_id)
-            body = text.encode()
-        except UnicodeEncodeError:
-            body = b""  # a comment with a lone surrogate: cleaned by _encode below
-        if 0 < len(body) <= MESSAGE_BUDGET_BYTES:
-            yield _pending(customer_id, email, message_id, True, body, False)
-            continue
-        encoded = _encode(user_id, anonymous_id, message_id, rating, comment, when)
-        if encoded is None:
-            yield _pending(customer_id, email, message_id, True, None, False)
-        else:
-            yield _pending(customer_id, email, message_id, True, *encoded)
+    for row in _pending_rows(session):
+        yield _identify_from_row(*row)
 
 
 class IdentifyPage(NamedTuple):
@@ -338,14 +308,9 @@ def pending_identify_pages(session: Session, *, read_ahead: bool = False) -> Ite
     next page is read on a thread of its own while this one is written.
     """
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        page: list[PendingIdentify] = []
-        for identify in pending_identifies(session):
-            page.append(identify)
-            if len(page) == _PAGE_ROWS:
-                yield _page_of(page)
-                page = []
-        if page:
+    if connection.dialect.name != "sqlite":  # no _WIRE_PAGE: every row written one by one
+        one_by_one = pending_identifies(session)
+        while page := list(islice(one_by_one, _PAGE_ROWS)):
             yield _page_of(page)
         return
     pages = _read_ahead(session) if read_ahead else _wire_pages(connection)
